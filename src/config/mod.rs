@@ -1,0 +1,45 @@
+//! Where policies come from, merged into one resolved [`Config`].
+//!
+//! Three sources (DESIGN §2): the `ImagePolicyConfig` functionConfig, Flux `ImageRepository` +
+//! `ImagePolicy` objects among the items, and a `ConfigMap` functionConfig of flat keys. Each is
+//! read into typed structs (serde over the YAML tree's JSON view), validated, and compiled; an
+//! error names the object and the field.
+
+mod config_map;
+mod error;
+mod flux;
+mod image_policy_config;
+mod resolved;
+
+pub use error::ConfigError;
+pub use resolved::{Config, DigestReflection, OnError, Policy, PolicyRef};
+
+use crate::resource_list::Resource;
+use crate::yaml::Node;
+
+/// Builds the configuration from a functionConfig (if any) and the items.
+///
+/// # Errors
+/// Every problem found, each naming its object and field; the caller turns them into results.
+pub fn load(function_config: Option<&Node>, items: &[Resource<'_>]) -> Result<Config, Vec<ConfigError>> {
+    let mut config = Config::default();
+    let mut errors = Vec::new();
+    if let Some(node) = function_config {
+        let resource = Resource::new(node);
+        match (resource.api_version(), resource.kind()) {
+            (_, Some("ImagePolicyConfig")) => image_policy_config::read(&resource, &mut config, &mut errors),
+            (Some("v1"), Some("ConfigMap")) => config_map::read(&resource, &mut config, &mut errors),
+            (api_version, kind) => errors.push(ConfigError::new(
+                "functionConfig",
+                format!(
+                    "expected kind `ImagePolicyConfig` (apiVersion `{}`) or a `ConfigMap`, found `{}` `{}`",
+                    image_policy_config::API_VERSION,
+                    api_version.unwrap_or(""),
+                    kind.unwrap_or("")
+                ),
+            )),
+        }
+    }
+    flux::read(items, &mut config, &mut errors);
+    if errors.is_empty() { Ok(config) } else { Err(errors) }
+}

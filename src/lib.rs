@@ -1,0 +1,58 @@
+//! imgpolicy: Flux's image policies and setter markers, without controllers, at render time.
+//!
+//! The crate is organised by concept: [`yaml`] (lossless tree and splices), [`resource_list`]
+//! (the KRM function I/O), [`config`] (where policies come from), [`marker`] (which values are
+//! updated), [`policy`] and [`semver`] (which tag wins), [`image`] (references),
+//! [`registry`] (OCI distribution API), [`resolve`] (the engine) and [`function`] (the command).
+
+pub mod cli;
+pub mod config;
+pub mod exit_status;
+pub mod function;
+pub mod image;
+pub mod marker;
+pub mod policy;
+pub mod registry;
+pub mod resolve;
+pub mod resource;
+pub mod resource_list;
+pub mod results;
+pub mod semver;
+pub mod yaml;
+
+use std::ffi::OsString;
+use std::io::Write;
+
+use clap::Parser;
+
+use crate::cli::{Cli, Command};
+use crate::exit_status::ExitStatus;
+
+/// Runs imgpolicy with `args`; prints errors to stderr, once, and returns the exit status.
+pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitStatus {
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(error) => {
+            let usage = error.use_stderr();
+            // clap prints help and version to stdout and errors to stderr itself.
+            let _ = error.print();
+            return if usage { ExitStatus::Usage } else { ExitStatus::Success };
+        }
+    };
+    let result = match cli.command.unwrap_or(Command::Fn) {
+        Command::Fn => function::run(&mut std::io::stdin().lock(), &mut std::io::stdout().lock()),
+    };
+    result.unwrap_or_else(|error| {
+        report(&error);
+        ExitStatus::Failure
+    })
+}
+
+/// Prints `error` and its causes to stderr: `error: ...` then `  caused by: ...` lines.
+fn report(error: &anyhow::Error) {
+    let mut stderr = std::io::stderr().lock();
+    let _ = writeln!(stderr, "error: {error}");
+    for cause in error.chain().skip(1) {
+        let _ = writeln!(stderr, "  caused by: {cause}");
+    }
+}

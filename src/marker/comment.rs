@@ -1,0 +1,132 @@
+//! Flux setter comments: `# {"$imagepolicy": "<namespace>:<name>[:part]"}`.
+//!
+//! As in Flux, the line comment of a scalar is read first, else its head comment (the comment
+//! lines directly above the key or sequence entry). The comment must be a JSON object whose
+//! `$imagepolicy` member is a string; any other comment is not a marker. A comment that mentions
+//! `$imagepolicy` but does not parse gets a warning rather than silence.
+
+use std::collections::HashMap;
+
+use crate::resource_list::Resource;
+use crate::results::{FnResult, Severity};
+use crate::yaml::{Comment, FieldPath, Segment};
+
+use super::{MarkerValue, Origin, Part, Target, scalars};
+
+const KEY: &str = "$imagepolicy";
+
+/// Comments by line, with enough of the source to tell comment-only lines.
+pub(super) struct CommentIndex<'s> {
+    source: &'s str,
+    by_line: HashMap<usize, Vec<&'s Comment>>,
+}
+
+impl<'s> CommentIndex<'s> {
+    /// Indexes `comments` of `source`.
+    pub(super) fn new(source: &'s str, comments: &'s [Comment]) -> Self {
+        let mut by_line: HashMap<usize, Vec<&Comment>> = HashMap::new();
+        for comment in comments {
+            by_line.entry(comment.line).or_default().push(comment);
+        }
+        Self { source, by_line }
+    }
+
+    /// The comment on `line` that starts at or after byte `after`.
+    fn trailing(&self, line: usize, after: usize) -> Option<&'s Comment> {
+        self.by_line.get(&line)?.iter().copied().find(|comment| comment.range.start >= after)
+    }
+
+    /// The comment that is the only content of `line`.
+    fn whole_line(&self, line: usize) -> Option<&'s Comment> {
+        let comment = *self.by_line.get(&line)?.first()?;
+        let line_start = self.source[..comment.range.start].rfind('\n').map_or(0, |newline| newline + 1);
+        self.source[line_start..comment.range.start].trim().is_empty().then_some(comment)
+    }
+
+    /// The comment-only lines directly above `line`, nearest first.
+    fn above(&self, line: usize) -> impl Iterator<Item = &'s Comment> + '_ {
+        (1..line).rev().map_while(|line| self.whole_line(line))
+    }
+
+    /// Whether the node starting at `offset` is the first key of a `- ` sequence entry, whose
+    /// head comment belongs to the entry, not to the key.
+    fn opens_sequence_entry(&self, offset: usize) -> bool {
+        let line_start = self.source[..offset].rfind('\n').map_or(0, |newline| newline + 1);
+        self.source[line_start..offset].trim_start().starts_with('-')
+    }
+}
+
+/// Whether a comment's text is a marker: `None` when it is not one at all.
+fn parse(text: &str) -> Option<Result<MarkerValue, String>> {
+    let trimmed = text.trim();
+    let Ok(serde_json::Value::Object(object)) = serde_json::from_str::<serde_json::Value>(trimmed) else {
+        return text.contains(KEY).then(|| Err(format!("comment `#{text}` mentions `{KEY}` but is not a JSON object")));
+    };
+    match object.get(KEY)? {
+        serde_json::Value::String(value) => Some(MarkerValue::parse(value).map_err(|error| error.to_string())),
+        _ => Some(Err(format!("`{KEY}` in comment `#{text}` must be a string"))),
+    }
+}
+
+/// In a Kustomization's `images:` list, `newTag`, `newName` and `digest` can only hold one
+/// part, so a marker without a suffix there means that part. (Flux would write the whole
+/// reference into `newTag`, which kustomize then rejects; the seed's own marker is written so.)
+fn implied_part(resource: &Resource<'_>, path: &FieldPath, part: Part) -> Part {
+    let segments = &path.segments;
+    let in_images =
+        segments.len() >= 3 && matches!(&segments[segments.len() - 3], Segment::Key(key) if key == "images");
+    if part != Part::Full || resource.kind() != Some("Kustomization") || !in_images {
+        return part;
+    }
+    match segments.last() {
+        Some(Segment::Key(key)) if key == "newTag" => Part::Tag,
+        Some(Segment::Key(key)) if key == "newName" => Part::Name,
+        Some(Segment::Key(key)) if key == "digest" => Part::Digest,
+        _ => part,
+    }
+}
+
+/// Targets marked by comments in `resource`.
+pub(super) fn find<'n>(
+    item: usize,
+    resource: &Resource<'n>,
+    comments: &CommentIndex<'_>,
+    warnings: &mut Vec<FnResult>,
+) -> Vec<Target<'n>> {
+    let mut fields = Vec::new();
+    scalars(resource.node, resource.node, &FieldPath::default(), &mut fields);
+    let mut targets = Vec::new();
+    for field in fields {
+        let line_comment = comments.trailing(field.node.end_line, field.node.range.end).and_then(|c| parse(&c.text));
+        let marker = line_comment.or_else(|| {
+            if comments.opens_sequence_entry(field.head.range.start) && field.head.range != field.node.range {
+                return None;
+            }
+            comments.above(field.head.line).find_map(|c| parse(&c.text))
+        });
+        match marker {
+            None => {}
+            Some(Err(message)) => warnings.push(FnResult::at(Severity::Warning, message, resource, Some(&field.path))),
+            Some(Ok(mut marker)) => {
+                marker.part = implied_part(resource, &field.path, marker.part);
+                targets.push(Target { item, node: field.node, path: field.path, marker, origin: Origin::Comment });
+            }
+        }
+    }
+    targets
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_json_objects_with_the_key_are_markers() {
+        assert!(parse(r#" {"$imagepolicy": "ns:app"}"#).is_some_and(|m| m.is_ok()));
+        assert!(parse(" just a comment").is_none());
+        assert!(parse(r#" {"other": "x"}"#).is_none());
+        assert!(parse(r#" {"$imagepolicy": "ns:app""#).is_some_and(|m| m.is_err()));
+        assert!(parse(r#" {"$imagepolicy": 3}"#).is_some_and(|m| m.is_err()));
+        assert!(parse(r#" {"$imagepolicy": "app"}"#).is_some_and(|m| m.is_err()));
+    }
+}

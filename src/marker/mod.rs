@@ -1,0 +1,110 @@
+//! Markers: which values get updated, and by which policy (DESIGN §3).
+//!
+//! Every finder yields [`Target`]s: one scalar of one resource, the policy that governs it, and
+//! which part of the image reference the scalar holds. Finders never edit; the resolver does.
+
+mod annotation;
+mod comment;
+mod matching;
+mod setter;
+mod workload;
+
+pub use setter::{MarkerValue, ParseMarkerError, Part};
+
+use crate::config::Config;
+use crate::resource_list::ResourceList;
+use crate::results::FnResult;
+use crate::yaml::{FieldPath, Node};
+
+/// How a target was marked, which decides how its value is rewritten.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// A Flux setter comment: a whole-image marker writes the policy's image as configured.
+    Comment,
+    /// An annotation or `matchImages`: the repository stays as written, tag and digest change.
+    Container,
+    /// A path in `imgpolicy.dev/setters`: like a comment.
+    Setter,
+}
+
+/// One scalar to update.
+#[derive(Debug, Clone)]
+pub struct Target<'n> {
+    /// Index of the item in the ResourceList.
+    pub item: usize,
+    /// The scalar node to rewrite.
+    pub node: &'n Node,
+    /// Its path within the item, for results.
+    pub path: FieldPath,
+    /// The policy and the part it writes.
+    pub marker: MarkerValue,
+    /// How it was marked.
+    pub origin: Origin,
+}
+
+/// Finds every target in `list`, with a warning for each malformed or dangling marker.
+///
+/// A scalar marked several ways is updated once: a comment wins over an annotation, which wins
+/// over `matchImages`.
+pub fn find<'n>(list: &'n ResourceList, config: &Config, warnings: &mut Vec<FnResult>) -> Vec<Target<'n>> {
+    let mut targets: Vec<Target<'n>> = Vec::new();
+    let comments = comment::CommentIndex::new(list.source(), &list.stream().comments);
+    for (index, resource) in list.items().into_iter().enumerate() {
+        let mut found = comment::find(index, &resource, &comments, warnings);
+        for target in annotation::find(index, &resource, warnings) {
+            push_unique(&mut found, target);
+        }
+        if config.match_images {
+            for target in matching::find(index, &resource, config) {
+                push_unique(&mut found, target);
+            }
+        }
+        found.sort_by_key(|target| target.node.range.start);
+        targets.extend(found);
+    }
+    targets
+}
+
+fn push_unique<'n>(targets: &mut Vec<Target<'n>>, target: Target<'n>) {
+    if !targets.iter().any(|existing| existing.node.range == target.node.range) {
+        targets.push(target);
+    }
+}
+
+/// A scalar field of a resource.
+#[derive(Debug, Clone)]
+pub(crate) struct Field<'n> {
+    /// Its path from the resource root.
+    pub(crate) path: FieldPath,
+    /// The scalar node.
+    pub(crate) node: &'n Node,
+    /// The node that heads it: the key of a mapping entry, or the scalar itself in a sequence.
+    pub(crate) head: &'n Node,
+}
+
+/// Every scalar under `node` with its path; `[name=x]` for sequence items that have a name.
+pub(crate) fn scalars<'n>(node: &'n Node, head: &'n Node, path: &FieldPath, out: &mut Vec<Field<'n>>) {
+    use crate::yaml::{NodeKind, Segment};
+    match &node.kind {
+        NodeKind::Scalar(_) => out.push(Field { path: path.clone(), node, head }),
+        NodeKind::Mapping { entries, .. } => {
+            for entry in entries {
+                if let Some(key) = entry.key.as_str() {
+                    scalars(&entry.value, &entry.key, &path.child(Segment::Key(key.to_owned())), out);
+                }
+            }
+        }
+        NodeKind::Sequence { items, .. } => {
+            for (index, item) in items.iter().enumerate() {
+                let segment = match item.get_str("name") {
+                    Some(name) if !name.contains(['[', ']']) => {
+                        Segment::Match { key: "name".to_owned(), value: name.to_owned() }
+                    }
+                    _ => Segment::Index(index),
+                };
+                scalars(item, item, &path.child(segment), out);
+            }
+        }
+        NodeKind::Alias(_) => {}
+    }
+}

@@ -1,0 +1,148 @@
+//! Manifest digests: what digest a tag points to, from `HEAD` + `Docker-Content-Digest`.
+//!
+//! The `Accept` header lists both index types before both manifest types, so a multi-arch tag
+//! resolves to its index digest (what `docker pull image:tag@sha256:...` pins), never to one
+//! platform's manifest. Registries that leave out `Docker-Content-Digest` get a `GET`, and the
+//! digest is the SHA-256 of the body exactly as served.
+
+use reqwest::Method;
+use reqwest::header::HeaderValue;
+use rustls::crypto::hash::{Hash, HashAlgorithm};
+
+use crate::registry::client::RegistryClient;
+use crate::registry::error::{RegistryError, truncate};
+
+/// Manifest media types accepted, indexes first.
+const MANIFEST_ACCEPT: &str = "application/vnd.oci.image.index.v1+json, \
+    application/vnd.docker.distribution.manifest.list.v2+json, \
+    application/vnd.oci.image.manifest.v1+json, \
+    application/vnd.docker.distribution.manifest.v2+json";
+
+/// The header that carries a manifest's digest.
+const DIGEST_HEADER: &str = "docker-content-digest";
+
+impl RegistryClient {
+    /// The digest (`sha256:<64 hex>`) of the manifest that `reference` (a tag, or a digest)
+    /// points to in `repository` on `host`.
+    ///
+    /// For a multi-arch tag this is the digest of the image index (or Docker manifest list).
+    /// Uses `HEAD` and the `Docker-Content-Digest` header; when the registry does not send it,
+    /// falls back to `GET` and hashes the body.
+    ///
+    /// # Errors
+    ///
+    /// Any [`RegistryError`]: an invalid host, repository or reference, an unreachable
+    /// registry, an error status (`404` for an unknown tag or repository), or a digest header
+    /// that is not `sha256:` + 64 lowercase hex digits.
+    pub async fn manifest_digest(
+        &self,
+        host: &str,
+        repository: &str,
+        reference: &str,
+    ) -> Result<String, RegistryError> {
+        let endpoint = self.endpoint(host, repository)?;
+        if !is_valid_tag(reference) && !is_sha256_digest(reference) {
+            return Err(RegistryError::InvalidReference {
+                registry: endpoint.registry,
+                repository: endpoint.repository,
+                reference: reference.to_owned(),
+            });
+        }
+        let url = endpoint.url(&format!("manifests/{reference}"))?;
+        let response = self.fetch(&endpoint, Method::HEAD, url.clone(), MANIFEST_ACCEPT).await?;
+        if let Some(value) = response.headers().get(DIGEST_HEADER) {
+            return checked_digest(value).ok_or_else(|| RegistryError::InvalidDigest {
+                registry: endpoint.registry.clone(),
+                repository: endpoint.repository.clone(),
+                reference: reference.to_owned(),
+                value: truncate(&String::from_utf8_lossy(value.as_bytes()), 100),
+            });
+        }
+        let response = self.fetch(&endpoint, Method::GET, url, MANIFEST_ACCEPT).await?;
+        let body = response.bytes().await.map_err(|e| endpoint.connect_error(e))?;
+        sha256_digest(&body).ok_or_else(|| RegistryError::InvalidDigest {
+            registry: endpoint.registry,
+            repository: endpoint.repository,
+            reference: reference.to_owned(),
+            value: "(no sha256 implementation to hash the manifest)".to_owned(),
+        })
+    }
+}
+
+/// The digest in a `Docker-Content-Digest` value, if it is a valid `sha256:` digest.
+fn checked_digest(value: &HeaderValue) -> Option<String> {
+    let value = value.to_str().ok()?.trim();
+    is_sha256_digest(value).then(|| value.to_owned())
+}
+
+/// Whether `value` is `sha256:` followed by 64 lowercase hex digits.
+pub(crate) fn is_sha256_digest(value: &str) -> bool {
+    value
+        .strip_prefix("sha256:")
+        .is_some_and(|hex| hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)))
+}
+
+/// Whether `value` is a tag: `[A-Za-z0-9_][A-Za-z0-9._-]{0,127}`.
+pub(crate) fn is_valid_tag(value: &str) -> bool {
+    let bytes = value.as_bytes();
+    bytes.first().is_some_and(|b| b.is_ascii_alphanumeric() || *b == b'_')
+        && bytes.len() <= 128
+        && bytes.iter().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
+}
+
+/// `sha256:<hex>` of `bytes`.
+///
+/// The SHA-256 comes from the ring provider rustls already carries for TLS, so the crate needs
+/// no second hash implementation. `None` only if that provider had no SHA-256 suite.
+fn sha256_digest(bytes: &[u8]) -> Option<String> {
+    let hash: &dyn Hash = rustls::crypto::ring::ALL_CIPHER_SUITES
+        .iter()
+        .filter_map(|suite| suite.tls13())
+        .map(|suite| suite.common.hash_provider)
+        .find(|hash| hash.algorithm() == HashAlgorithm::SHA256)?;
+    let output = hash.hash(bytes);
+    let hex: String = output.as_ref().iter().map(|b| format!("{b:02x}")).collect();
+    Some(format!("sha256:{hex}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sha256_of_known_inputs() {
+        assert_eq!(
+            sha256_digest(b"").as_deref(),
+            Some("sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+        );
+        assert_eq!(
+            sha256_digest(b"abc").as_deref(),
+            Some("sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        );
+    }
+
+    #[test]
+    fn digest_validation() {
+        let good = format!("sha256:{}", "0a".repeat(32));
+        assert!(is_sha256_digest(&good));
+        assert!(!is_sha256_digest(&good.to_uppercase()));
+        assert!(!is_sha256_digest(&format!("sha512:{}", "0a".repeat(32))));
+        assert!(!is_sha256_digest(&good[..good.len() - 1]));
+        assert!(!is_sha256_digest(&format!("{good}0")));
+        assert!(!is_sha256_digest(&format!("sha256:{}", "g".repeat(64))));
+        assert_eq!(checked_digest(&HeaderValue::from_str(&format!(" {good} ")).expect("header")), Some(good));
+        assert_eq!(checked_digest(&HeaderValue::from_static("md5:abc")), None);
+    }
+
+    #[test]
+    fn tag_validation() {
+        for tag in ["latest", "1.0.0", "_x", "main-0a1b2c3-1700000000", "sha256-0123abcd.sig"] {
+            assert!(is_valid_tag(tag), "{tag}");
+        }
+        let long = "a".repeat(129);
+        for tag in ["", ".x", "-x", "a/b", "a:b", "a b", long.as_str()] {
+            assert!(!is_valid_tag(tag), "{tag}");
+        }
+        assert!(is_valid_tag(&long[1..]));
+    }
+}

@@ -1,0 +1,224 @@
+//! The error a registry operation returns, and how a response body is shortened for it.
+//!
+//! Every variant names the registry host (as the caller wrote it) and the repository. Messages
+//! never contain credentials or tokens: they carry request paths and short excerpts of what the
+//! registry answered, nothing the client sent in headers.
+
+use reqwest::StatusCode;
+
+use crate::registry::auth::TokenError;
+use crate::registry::tags::LinkError;
+
+/// How many characters of a response body an error message keeps.
+const EXCERPT_CHARS: usize = 200;
+
+/// Why a registry operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum RegistryError {
+    /// The HTTP client could not be built (TLS setup).
+    #[error("cannot build the registry HTTP client")]
+    Client(#[source] reqwest::Error),
+
+    /// The host is not a valid `host[:port]`.
+    #[error("invalid registry host `{host}`")]
+    InvalidHost {
+        /// The host as given.
+        host: String,
+    },
+
+    /// The repository is not a valid repository path.
+    #[error("invalid repository `{repository}` for registry `{registry}`")]
+    InvalidRepository {
+        /// The registry host.
+        registry: String,
+        /// The repository as given.
+        repository: String,
+    },
+
+    /// The reference is neither a valid tag nor a `sha256:` digest.
+    #[error("invalid tag or digest `{reference}` for `{registry}/{repository}`")]
+    InvalidReference {
+        /// The registry host.
+        registry: String,
+        /// The repository.
+        repository: String,
+        /// The reference as given.
+        reference: String,
+    },
+
+    /// The request did not get a response (connection refused, DNS, TLS, timeout).
+    #[error("cannot reach registry `{registry}` for `{repository}`")]
+    Connect {
+        /// The registry host.
+        registry: String,
+        /// The repository.
+        repository: String,
+        /// What went wrong.
+        #[source]
+        source: reqwest::Error,
+    },
+
+    /// The registry answered with an unexpected HTTP status.
+    #[error(
+        "registry `{registry}` answered `{status}` to `{request}` for `{repository}`{}",
+        detail_suffix(.detail)
+    )]
+    Status {
+        /// The registry host.
+        registry: String,
+        /// The repository.
+        repository: String,
+        /// Method and path of the request, e.g. `GET /v2/backend/server/tags/list`.
+        request: String,
+        /// The status the registry answered.
+        status: StatusCode,
+        /// A short excerpt of the response body, empty if there was none.
+        detail: String,
+    },
+
+    /// A response body was not the JSON the API defines.
+    #[error("registry `{registry}` sent an invalid response to `{request}` for `{repository}`")]
+    InvalidJson {
+        /// The registry host.
+        registry: String,
+        /// The repository.
+        repository: String,
+        /// Method and path of the request.
+        request: String,
+        /// What is wrong with it.
+        #[source]
+        source: serde_json::Error,
+    },
+
+    /// The registry asked for a bearer token and the token endpoint did not give one.
+    #[error("cannot get a pull token for `{repository}` on registry `{registry}`")]
+    Token {
+        /// The registry host.
+        registry: String,
+        /// The repository.
+        repository: String,
+        /// What went wrong.
+        #[source]
+        source: TokenError,
+    },
+
+    /// The tag listing's next-page link could not be followed.
+    #[error("cannot follow the next page of tags of `{registry}/{repository}`")]
+    NextPage {
+        /// The registry host.
+        registry: String,
+        /// The repository.
+        repository: String,
+        /// Why the link was refused.
+        #[source]
+        source: LinkError,
+    },
+
+    /// The tag listing did not end within the page limit.
+    #[error("tag listing of `{registry}/{repository}` did not end after {pages} pages")]
+    TooManyPages {
+        /// The registry host.
+        registry: String,
+        /// The repository.
+        repository: String,
+        /// How many pages were read.
+        pages: usize,
+    },
+
+    /// The registry sent a digest that is not `sha256:` + 64 lowercase hex digits.
+    #[error("registry `{registry}` sent an invalid digest `{value}` for `{repository}:{reference}`")]
+    InvalidDigest {
+        /// The registry host.
+        registry: String,
+        /// The repository.
+        repository: String,
+        /// The tag or digest that was resolved.
+        reference: String,
+        /// The header value as received (truncated).
+        value: String,
+    },
+}
+
+/// Formats an optional detail as `: detail`.
+pub(crate) fn detail_suffix(detail: &str) -> String {
+    if detail.is_empty() { String::new() } else { format!(": {detail}") }
+}
+
+/// A short, single-line rendering of an error response body.
+///
+/// A distribution-API error document (`{"errors":[{"code","message"}]}`) becomes
+/// `CODE: message; ...`; anything else is whitespace-collapsed and cut to a few hundred
+/// characters. An empty body gives an empty string.
+pub(crate) fn body_excerpt(body: &str) -> String {
+    #[derive(serde::Deserialize)]
+    struct Errors {
+        errors: Vec<ErrorEntry>,
+    }
+    #[derive(serde::Deserialize)]
+    struct ErrorEntry {
+        #[serde(default)]
+        code: String,
+        #[serde(default)]
+        message: String,
+    }
+
+    let text = match serde_json::from_str::<Errors>(body) {
+        Ok(doc) if !doc.errors.is_empty() => doc
+            .errors
+            .iter()
+            .map(|e| match (e.code.is_empty(), e.message.is_empty()) {
+                (false, false) => format!("{}: {}", e.code, e.message),
+                (false, true) => e.code.clone(),
+                _ => e.message.clone(),
+            })
+            .collect::<Vec<_>>()
+            .join("; "),
+        _ => body.split_whitespace().collect::<Vec<_>>().join(" "),
+    };
+    truncate(&text, EXCERPT_CHARS)
+}
+
+/// Cuts `text` to at most `max` characters, marking the cut with `...`.
+pub(crate) fn truncate(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((end, _)) => format!("{}...", &text[..end]),
+        None => text.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn excerpt_of_distribution_errors() {
+        let body = r#"{"errors":[{"code":"NAME_UNKNOWN","message":"repository name not known to registry","detail":{"name":"nope"}}]}"#;
+        assert_eq!(body_excerpt(body), "NAME_UNKNOWN: repository name not known to registry");
+    }
+
+    #[test]
+    fn excerpt_of_other_bodies() {
+        assert_eq!(body_excerpt(""), "");
+        assert_eq!(body_excerpt("<html>\n  <b>bad</b>\n</html>"), "<html> <b>bad</b> </html>");
+        let long = "é".repeat(500);
+        let cut = body_excerpt(&long);
+        assert_eq!(cut.chars().count(), EXCERPT_CHARS + 3);
+        assert!(cut.ends_with("..."));
+    }
+
+    #[test]
+    fn status_message() {
+        let err = RegistryError::Status {
+            registry: "127.0.0.1:5000".into(),
+            repository: "nope".into(),
+            request: "GET /v2/nope/tags/list".into(),
+            status: StatusCode::NOT_FOUND,
+            detail: "NAME_UNKNOWN: repository name not known to registry".into(),
+        };
+        assert_eq!(
+            err.to_string(),
+            "registry `127.0.0.1:5000` answered `404 Not Found` to `GET /v2/nope/tags/list` \
+             for `nope`: NAME_UNKNOWN: repository name not known to registry"
+        );
+    }
+}

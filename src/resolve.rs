@@ -1,0 +1,271 @@
+//! Resolution: from targets to edits and results, asking the registry as little as possible.
+//!
+//! Each repository is listed once however many targets use it, each distinct tag's digest is
+//! looked up once, and requests to different repositories run concurrently. Only then are
+//! values computed, in target order, so results are deterministic.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use tokio::task::JoinSet;
+
+use crate::config::{Config, DigestReflection, OnError, Policy, PolicyRef};
+use crate::image::{ImageRef, Repository, is_valid_digest, is_valid_tag};
+use crate::marker::{Origin, Part, Target};
+use crate::policy::SelectError;
+use crate::registry::RegistryClient;
+use crate::resource_list::Resource;
+use crate::results::{FnResult, Severity};
+use crate::yaml::{Edit, Edits, render_scalar};
+
+/// What resolving produced.
+#[derive(Debug, Default)]
+pub struct Resolution {
+    /// Scalar edits to apply (empty when a failure under `onError: fail` voided them).
+    pub edits: Edits,
+    /// Results in target order: changes, warnings, errors.
+    pub results: Vec<FnResult>,
+}
+
+impl Resolution {
+    /// Whether an error result was reported.
+    pub fn failed(&self) -> bool {
+        self.results.iter().any(|result| result.severity == Severity::Error)
+    }
+}
+
+/// The tag a policy chose, or why it could not.
+type Choice = Result<String, String>;
+
+/// Resolves `targets` of `items` against `config`, asking `client`.
+pub async fn resolve(
+    items: &[Resource<'_>],
+    targets: &[Target<'_>],
+    config: &Config,
+    client: &RegistryClient,
+) -> Resolution {
+    let mut resolution = Resolution::default();
+    let policies: BTreeMap<&PolicyRef, &Policy> =
+        targets.iter().filter_map(|target| config.policies.get_key_value(&target.marker.policy)).collect();
+    let tags = list_tags(client, policies.values().map(|policy| policy.repository.clone()).collect()).await;
+    let choices: BTreeMap<&PolicyRef, Choice> =
+        policies.iter().map(|(reference, policy)| (*reference, choose(policy, tags.get(&policy.repository)))).collect();
+
+    let plans: Vec<Option<Plan>> = targets.iter().map(|target| plan(targets, target, config, &choices)).collect();
+    let wanted: BTreeSet<(Repository, String)> = plans
+        .iter()
+        .flatten()
+        .filter(|plan| plan.needs_digest)
+        .map(|plan| (plan.policy.repository.clone(), plan.tag.clone()))
+        .collect();
+    let digests = manifest_digests(client, wanted).await;
+
+    let mut failures = Vec::new();
+    for (target, plan) in targets.iter().zip(&plans) {
+        let resource = &items[target.item];
+        let at = |severity, message: String| FnResult::at(severity, message, resource, Some(&target.path));
+        let Some(policy) = config.policies.get(&target.marker.policy) else {
+            resolution
+                .results
+                .push(at(Severity::Warning, format!("no policy `{}`; value left as it is", target.marker.policy)));
+            continue;
+        };
+        let outcome = match (plan, &choices[&target.marker.policy]) {
+            (_, Err(message)) => Err(message.clone()),
+            (None, Ok(_)) => continue,
+            (Some(plan), Ok(_)) => new_value(target, plan, &digests),
+        };
+        match outcome {
+            Ok(value) => {
+                let Some(scalar) = target.node.as_scalar() else { continue };
+                if value != scalar.text() {
+                    resolution
+                        .edits
+                        .push(Edit { range: target.node.range.clone(), text: render_scalar(scalar, &value) });
+                    resolution.results.push(at(Severity::Info, format!("{} -> {value}", scalar.text())));
+                }
+            }
+            Err(message) => {
+                let message = format!("policy `{}`: {message}", policy.reference);
+                match config.on_error {
+                    OnError::Fail => failures.push(resolution.results.len()),
+                    OnError::Keep => {}
+                }
+                let severity = if config.on_error == OnError::Fail { Severity::Error } else { Severity::Warning };
+                let suffix = if config.on_error == OnError::Keep { "; value left as it is" } else { "" };
+                resolution.results.push(at(severity, format!("{message}{suffix}")));
+            }
+        }
+    }
+    if !failures.is_empty() {
+        resolution.edits = Edits::new();
+        resolution.results.retain(|result| result.severity != Severity::Info);
+    }
+    resolution
+}
+
+/// What one target needs, decided before digests are fetched.
+struct Plan<'c> {
+    policy: &'c Policy,
+    tag: String,
+    /// The digest already written, kept under `IfNotPresent`.
+    kept_digest: Option<String>,
+    needs_digest: bool,
+}
+
+fn plan<'c>(
+    targets: &[Target<'_>],
+    target: &Target<'_>,
+    config: &'c Config,
+    choices: &BTreeMap<&PolicyRef, Choice>,
+) -> Option<Plan<'c>> {
+    let policy = config.policies.get(&target.marker.policy)?;
+    let tag = choices.get(&target.marker.policy)?.as_ref().ok()?.clone();
+    let current = target.node.as_str().unwrap_or_default();
+    let kept_digest = match (target.marker.part, policy.digest_reflection) {
+        (Part::Full, DigestReflection::IfNotPresent) => ImageRef::parse(current)
+            .ok()
+            .filter(|image| image.tag.as_deref() == Some(tag.as_str()))
+            .and_then(|image| image.digest),
+        (Part::Digest, DigestReflection::IfNotPresent)
+            if is_valid_digest(current) && !tag_changes(targets, target, &tag) =>
+        {
+            Some(current.to_owned())
+        }
+        _ => None,
+    };
+    let needs_digest = kept_digest.is_none()
+        && match target.marker.part {
+            Part::Digest => true,
+            Part::Full => policy.digest_reflection != DigestReflection::Never,
+            Part::Tag | Part::Name => false,
+        };
+    Some(Plan { policy, tag, kept_digest, needs_digest })
+}
+
+/// Whether another target of the same policy in the same resource is about to change its tag:
+/// then a digest kept under `IfNotPresent` would belong to the old tag.
+fn tag_changes(targets: &[Target<'_>], digest_target: &Target<'_>, tag: &str) -> bool {
+    targets.iter().filter(|t| t.item == digest_target.item && t.marker.policy == digest_target.marker.policy).any(|t| {
+        let current = t.node.as_str().unwrap_or_default();
+        match t.marker.part {
+            Part::Tag => current != tag,
+            Part::Full => ImageRef::parse(current).ok().and_then(|image| image.tag).as_deref() != Some(tag),
+            Part::Name | Part::Digest => false,
+        }
+    })
+}
+
+fn new_value(
+    target: &Target<'_>,
+    plan: &Plan<'_>,
+    digests: &HashMap<(Repository, String), Result<String, String>>,
+) -> Result<String, String> {
+    let digest = match (&plan.kept_digest, plan.needs_digest) {
+        (Some(kept), _) => Some(kept.clone()),
+        (None, true) => {
+            let key = (plan.policy.repository.clone(), plan.tag.clone());
+            Some(
+                digests
+                    .get(&key)
+                    .cloned()
+                    .unwrap_or_else(|| Err(format!("internal error: no digest lookup for `{}:{}`", key.0, key.1)))?,
+            )
+        }
+        (None, false) => None,
+    };
+    Ok(match target.marker.part {
+        Part::Tag => plan.tag.clone(),
+        Part::Name => plan.policy.image.clone(),
+        Part::Digest => digest.unwrap_or_default(),
+        Part::Full => {
+            let current = target.node.as_str().and_then(|value| ImageRef::parse(value).ok());
+            let name = match (target.origin, current) {
+                (Origin::Container, Some(current)) => current.name,
+                _ => plan.policy.image.clone(),
+            };
+            ImageRef { name, tag: Some(plan.tag.clone()), digest }.to_string()
+        }
+    })
+}
+
+fn choose(policy: &Policy, tags: Option<&Result<Vec<String>, String>>) -> Choice {
+    let tags = tags.ok_or_else(|| format!("internal error: no tag listing for `{}`", policy.repository))?;
+    let tags = tags.as_ref().map_err(Clone::clone)?;
+    let valid: Vec<String> = tags.iter().filter(|tag| is_valid_tag(tag)).cloned().collect();
+    policy.tags.select(&valid).map(str::to_owned).map_err(|error| match error {
+        SelectError::NoTags => {
+            format!("no tags of `{}` left after exclusion and filtering ({} listed)", policy.repository, tags.len())
+        }
+        SelectError::NoMatch => {
+            format!("no tag of `{}` matches {} ({} candidates)", policy.repository, policy.rule, valid.len())
+        }
+        SelectError::NotANumber { tag } => {
+            format!("numerical policy: tag `{tag}` of `{}` is not a number", policy.repository)
+        }
+    })
+}
+
+async fn list_tags(
+    client: &RegistryClient,
+    repositories: BTreeSet<Repository>,
+) -> HashMap<Repository, Result<Vec<String>, String>> {
+    let mut tasks = JoinSet::new();
+    for repository in repositories {
+        let client = client.clone();
+        tasks.spawn(async move {
+            let tags = client
+                .list_tags(&repository.host, &repository.path)
+                .await
+                .map_err(|error| format!("listing tags of `{repository}`: {}", chain(&error)));
+            (repository, tags)
+        });
+    }
+    collect(tasks).await
+}
+
+async fn manifest_digests(
+    client: &RegistryClient,
+    wanted: BTreeSet<(Repository, String)>,
+) -> HashMap<(Repository, String), Result<String, String>> {
+    let mut tasks = JoinSet::new();
+    for (repository, tag) in wanted {
+        let client = client.clone();
+        tasks.spawn(async move {
+            let digest = match client.manifest_digest(&repository.host, &repository.path, &tag).await {
+                Ok(digest) if is_valid_digest(&digest) => Ok(digest),
+                Ok(digest) => Err(format!(
+                    "registry returned an invalid digest `{}` for `{repository}:{tag}`",
+                    digest.escape_debug()
+                )),
+                Err(error) => Err(format!("looking up the digest of `{repository}:{tag}`: {}", chain(&error))),
+            };
+            ((repository, tag), digest)
+        });
+    }
+    collect(tasks).await
+}
+
+/// `error` and its sources, joined by `: `, skipping a source its parent already quoted.
+fn chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text = format!("{text}: {cause_text}");
+        }
+        source = cause.source();
+    }
+    text
+}
+
+async fn collect<K: Eq + std::hash::Hash + 'static, V: 'static>(mut tasks: JoinSet<(K, V)>) -> HashMap<K, V> {
+    let mut out = HashMap::new();
+    while let Some(joined) = tasks.join_next().await {
+        // A task only fails to join if it panicked; there is no panic path in the tasks above.
+        if let Ok((key, value)) = joined {
+            out.insert(key, value);
+        }
+    }
+    out
+}

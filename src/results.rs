@@ -1,0 +1,120 @@
+//! Function results: what changed, what was odd, what failed (kpt's `results` schema).
+
+use crate::resource::{FileRef, Resource, ResourceRef};
+use crate::yaml::{FieldPath, needs_quotes};
+
+/// How serious a result is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Severity {
+    /// The run failed.
+    Error,
+    /// Something the user should look at; the run still succeeded.
+    Warning,
+    /// A change that was made.
+    Info,
+}
+
+impl Severity {
+    /// The word kpt uses.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Error => "error",
+            Self::Warning => "warning",
+            Self::Info => "info",
+        }
+    }
+}
+
+/// One entry of the output's `results`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FnResult {
+    /// What happened.
+    pub message: String,
+    /// How serious it is.
+    pub severity: Severity,
+    /// The resource it concerns.
+    pub resource_ref: Option<ResourceRef>,
+    /// The field it concerns.
+    pub field_path: Option<String>,
+    /// The file the resource came from.
+    pub file: Option<FileRef>,
+}
+
+impl FnResult {
+    /// A result about the run as a whole.
+    pub fn new(severity: Severity, message: impl Into<String>) -> Self {
+        Self { message: message.into(), severity, resource_ref: None, field_path: None, file: None }
+    }
+
+    /// A result about one field of one resource.
+    pub fn at(
+        severity: Severity,
+        message: impl Into<String>,
+        resource: &Resource<'_>,
+        field: Option<&FieldPath>,
+    ) -> Self {
+        Self {
+            message: message.into(),
+            severity,
+            resource_ref: Some(resource.reference()),
+            field_path: field.map(ToString::to_string),
+            file: resource.file(),
+        }
+    }
+
+    /// This result as a YAML block sequence item, indented for a top-level `results:` key.
+    pub fn to_yaml(&self) -> String {
+        let mut out = String::new();
+        out.push_str(&format!("- message: {}\n", scalar(&self.message)));
+        out.push_str(&format!("  severity: {}\n", self.severity.as_str()));
+        if let Some(reference) = &self.resource_ref {
+            out.push_str("  resourceRef:\n");
+            out.push_str(&format!("    apiVersion: {}\n", scalar(&reference.api_version)));
+            out.push_str(&format!("    kind: {}\n", scalar(&reference.kind)));
+            out.push_str(&format!("    name: {}\n", scalar(&reference.name)));
+            if let Some(namespace) = &reference.namespace {
+                out.push_str(&format!("    namespace: {}\n", scalar(namespace)));
+            }
+        }
+        if let Some(path) = &self.field_path {
+            out.push_str(&format!("  field:\n    path: {}\n", scalar(path)));
+        }
+        if let Some(file) = &self.file {
+            out.push_str(&format!("  file:\n    path: {}\n", scalar(&file.path)));
+            if let Some(index) = file.index {
+                out.push_str(&format!("    index: {index}\n"));
+            }
+        }
+        out
+    }
+
+    /// This result as JSON, for a ResourceList written in flow style.
+    pub fn to_json(&self) -> serde_json::Value {
+        let mut object = serde_json::Map::new();
+        object.insert("message".into(), self.message.clone().into());
+        object.insert("severity".into(), self.severity.as_str().into());
+        if let Some(reference) = &self.resource_ref {
+            let mut r = serde_json::json!({"apiVersion": reference.api_version, "kind": reference.kind, "name": reference.name});
+            if let (Some(namespace), Some(map)) = (&reference.namespace, r.as_object_mut()) {
+                map.insert("namespace".into(), namespace.clone().into());
+            }
+            object.insert("resourceRef".into(), r);
+        }
+        if let Some(path) = &self.field_path {
+            object.insert("field".into(), serde_json::json!({ "path": path }));
+        }
+        if let Some(file) = &self.file {
+            let mut f = serde_json::json!({ "path": file.path });
+            if let (Some(index), Some(map)) = (file.index, f.as_object_mut()) {
+                map.insert("index".into(), index.into());
+            }
+            object.insert("file".into(), f);
+        }
+        serde_json::Value::Object(object)
+    }
+}
+
+/// `text` as a YAML scalar: plain when that reads back as the same string, else double-quoted.
+fn scalar(text: &str) -> String {
+    if needs_quotes(text) { serde_json::Value::String(text.to_owned()).to_string() } else { text.to_owned() }
+}

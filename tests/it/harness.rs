@@ -1,0 +1,105 @@
+//! A fluent harness around the `imgpolicy` binary, after just's `Test` builder.
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use crate::registry::TestRegistry;
+
+/// The binary under test.
+pub(crate) fn binary() -> &'static Path {
+    Path::new(env!("CARGO_BIN_EXE_imgpolicy"))
+}
+
+/// One run of the binary: arguments and stdin in, status and output out.
+#[must_use]
+pub(crate) struct Test {
+    args: Vec<String>,
+    stdin: String,
+    envs: Vec<(String, String)>,
+}
+
+/// What a run produced.
+#[derive(Debug)]
+pub(crate) struct Output {
+    pub(crate) status: i32,
+    pub(crate) stdout: String,
+    pub(crate) stderr: String,
+}
+
+impl Test {
+    /// A run with no arguments: the KRM function.
+    pub(crate) fn new() -> Self {
+        Self { args: Vec::new(), stdin: String::new(), envs: Vec::new() }
+    }
+
+    /// Adds arguments.
+    pub(crate) fn args(mut self, args: &[&str]) -> Self {
+        self.args.extend(args.iter().map(|a| (*a).to_owned()));
+        self
+    }
+
+    /// Sets stdin.
+    pub(crate) fn stdin(mut self, stdin: impl Into<String>) -> Self {
+        self.stdin = stdin.into();
+        self
+    }
+
+    /// Sets an environment variable for the child.
+    #[allow(dead_code)]
+    pub(crate) fn env(mut self, key: &str, value: &str) -> Self {
+        self.envs.push((key.to_owned(), value.to_owned()));
+        self
+    }
+
+    /// Runs the binary to completion.
+    #[track_caller]
+    pub(crate) fn run(self) -> Output {
+        let mut child = Command::new(binary())
+            .args(&self.args)
+            .envs(self.envs)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("imgpolicy starts");
+        child.stdin.take().expect("stdin is piped").write_all(self.stdin.as_bytes()).expect("stdin is written");
+        let output = child.wait_with_output().expect("imgpolicy finishes");
+        Output {
+            status: output.status.code().expect("exited, not killed"),
+            stdout: String::from_utf8(output.stdout).expect("stdout is UTF-8"),
+            stderr: String::from_utf8(output.stderr).expect("stderr is UTF-8"),
+        }
+    }
+}
+
+impl Output {
+    /// The whole run as one text for a snapshot: exit code, stdout, stderr.
+    pub(crate) fn transcript(&self) -> String {
+        format!("exit: {}\n----- stdout -----\n{}----- stderr -----\n{}", self.status, self.stdout, self.stderr)
+    }
+}
+
+/// Replaces `${REGISTRY}` (the test registry's host) and `${CLOSED}` (a loopback address
+/// nothing listens on) in a fixture.
+pub(crate) fn expand(fixture: &str) -> String {
+    let registry = TestRegistry::shared();
+    fixture.replace("${REGISTRY}", registry.host()).replace("${CLOSED}", &closed_address())
+}
+
+/// Filters that turn run-specific values back into placeholders in snapshots.
+pub(crate) fn filters() -> Vec<(String, &'static str)> {
+    vec![(regex_escape(TestRegistry::shared().host()), "$${REGISTRY}"), (r"127\.0\.0\.1:\d+".to_owned(), "$${CLOSED}")]
+}
+
+fn regex_escape(text: &str) -> String {
+    text.chars().flat_map(|c| if c.is_ascii_alphanumeric() { vec![c] } else { vec!['\\', c] }).collect()
+}
+
+/// A loopback address with no listener: bind a free port, then let it go.
+fn closed_address() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free loopback port");
+    let address = listener.local_addr().expect("bound address").to_string();
+    drop(listener);
+    address
+}

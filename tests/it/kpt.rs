@@ -1,0 +1,82 @@
+//! `kpt fn render --allow-exec` over the bundled seed example, against the test registry.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::harness::binary;
+use crate::registry::TestRegistry;
+
+/// Copies `from` into `to`, replacing the example's registry address with the test registry's.
+fn copy_package(from: &Path, to: &Path, host: &str) {
+    std::fs::create_dir_all(to).expect("package directory");
+    for entry in std::fs::read_dir(from).expect("example package") {
+        let entry = entry.expect("directory entry");
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("file type").is_dir() {
+            copy_package(&entry.path(), &target, host);
+        } else {
+            let text = std::fs::read_to_string(entry.path()).expect("example file");
+            std::fs::write(target, text.replace("127.0.0.1:5000", host)).expect("copied file");
+        }
+    }
+}
+
+fn files(root: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(root).expect("directory") {
+        let path = entry.expect("entry").path();
+        if path.is_dir() { out.extend(files(&path)) } else { out.push(path) }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn kpt_render_updates_exactly_the_marked_value() {
+    let registry = TestRegistry::shared();
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("functions/examples/kpt-seed");
+    let work = tempfile::tempdir().expect("temp dir");
+    let package = work.path().join("cloud-provisioning");
+    copy_package(&example, &package, registry.host());
+    let before: Vec<(PathBuf, String)> = files(&package)
+        .into_iter()
+        .map(|p| {
+            let t = std::fs::read_to_string(&p).expect("read");
+            (p, t)
+        })
+        .collect();
+
+    let path =
+        format!("{}:{}", binary().parent().expect("binary dir").display(), std::env::var("PATH").unwrap_or_default());
+    let output = Command::new("kpt")
+        .args(["fn", "render", "--allow-exec", "--truncate-output=false"])
+        .arg(&package)
+        .env("PATH", path)
+        .output()
+        .expect("kpt runs (it is installed on these machines)");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "kpt fn render failed:\n{stderr}{}", String::from_utf8_lossy(&output.stdout));
+
+    let mut changed = Vec::new();
+    for (path, old) in before {
+        let new = std::fs::read_to_string(&path).expect("rendered file");
+        for (old_line, new_line) in old.lines().zip(new.lines()) {
+            if old_line != new_line {
+                changed.push((
+                    path.strip_prefix(&package).expect("inside").display().to_string(),
+                    old_line.to_owned(),
+                    new_line.to_owned(),
+                ));
+            }
+        }
+        assert_eq!(old.lines().count(), new.lines().count(), "{} changed its line count:\n{new}", path.display());
+    }
+    assert_eq!(
+        changed,
+        vec![(
+            "overlays/dev/kustomization.yaml".to_owned(),
+            r#"  newTag: latest # {"$imagepolicy": "flux-system:backend-server-policy"}"#.to_owned(),
+            r#"  newTag: 1.1.0 # {"$imagepolicy": "flux-system:backend-server-policy"}"#.to_owned(),
+        )]
+    );
+}

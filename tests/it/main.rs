@@ -1,0 +1,12 @@
+//! imgpolicy's integration tests: one binary, one module per area.
+
+// The fluent harness that runs the binary.
+mod harness;
+// A real `docker-registry` on loopback with images pushed by the tests.
+mod registry;
+// The KRM function over testdata/fn cases, snapshotted whole.
+mod function;
+// Byte-for-byte preservation of everything that is not an edited value.
+mod lossless;
+// kpt end to end over the bundled example package.
+mod kpt;
