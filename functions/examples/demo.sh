@@ -20,7 +20,7 @@ port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); p
 host="127.0.0.1:$port"
 cat > "$work/registry.yml" <<YAML
 version: 0.1
-log: {level: error}
+log: {level: error, accesslog: {disabled: true}}
 storage: {filesystem: {rootdirectory: $work/storage}}
 http: {addr: $host}
 YAML
