@@ -87,3 +87,50 @@ fn usage_errors_exit_2_with_stdout_empty() {
     assert_eq!((output.status, output.stdout.as_str()), (2, ""));
     assert!(output.stderr.contains("--no-such-flag"), "{}", output.stderr);
 }
+
+/// However many markers use a repository, its tags are listed once, and each distinct tag's
+/// digest is looked up once.
+#[test]
+fn each_repository_is_listed_once_and_each_digest_looked_up_once() {
+    let proxy = crate::registry::TestRegistry::shared().recording_proxy();
+    let container = |name: &str, image: &str, policy: &str| {
+        format!(
+            "    - name: {name}\n      image: {}/{image} # {{\"$imagepolicy\": \"flux-system:{policy}\"}}\n",
+            proxy.host
+        )
+    };
+    let mut input = String::from(
+        "apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n- apiVersion: v1\n  kind: Pod\n  metadata:\n    name: many\n  spec:\n    containers:\n",
+    );
+    for (name, image, policy) in [
+        ("a", "team/app:1.0.0", "app"),
+        ("b", "team/app:1.0.1", "app"),
+        ("c", "team/app:1.0.0", "app-alphabetical"),
+        ("d", "multi/arch:1.0.0", "multi"),
+        ("e", "multi/arch:1.0.0", "multi"),
+        ("f", "multi/arch:1.1.0", "multi"),
+    ] {
+        input.push_str(&container(name, image, policy));
+    }
+    input.push_str(&format!(
+        "functionConfig:
+  apiVersion: imgpolicy.dev/v1alpha1
+  kind: ImagePolicyConfig
+  metadata: {{name: images}}
+  spec:
+    policies:
+    - {{name: app, image: {host}/team/app, policy: {{semver: {{range: '>=1.0.0'}}}}}}
+    - {{name: app-alphabetical, image: {host}/team/app, policy: {{alphabetical: {{}}}}}}
+    - {{name: multi, image: {host}/multi/arch, policy: {{semver: {{range: '*'}}}}, digestReflectionPolicy: Always}}
+    registries: [{{host: '{host}', insecure: true}}]
+",
+        host = proxy.host
+    ));
+    let output = Test::new().stdin(input).run();
+    assert_eq!(output.status, 0, "{}{}", output.stdout, output.stderr);
+    assert_eq!(output.stdout.matches("severity: info").count(), 6, "{}", output.stdout);
+    assert_eq!(
+        proxy.requests(),
+        ["GET /v2/multi/arch/tags/list", "GET /v2/team/app/tags/list", "HEAD /v2/multi/arch/manifests/1.1.0"]
+    );
+}

@@ -4,6 +4,8 @@
 mod harness;
 // A real `docker-registry` on loopback with images pushed by the tests.
 mod registry;
+// The registry client: listing, pagination, digests, tokens, errors.
+mod registry_client;
 // The KRM function over testdata/fn cases, snapshotted whole.
 mod function;
 // Byte-for-byte preservation of everything that is not an edited value.

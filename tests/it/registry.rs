@@ -126,6 +126,13 @@ impl TestRegistry {
     }
 
     /// Digest of what `repo:tag` points to (the index digest for multi-arch), as pushed.
+    /// A new proxy in front of the registry that logs every request it forwards.
+    pub(crate) fn recording_proxy(&self) -> RecordingProxy {
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let host = Proxy::start(self.host.clone(), Mode::Record(Arc::clone(&log)));
+        RecordingProxy { host, log }
+    }
+
     pub(crate) fn digest(&self, repo: &str, tag: &str) -> &str {
         self.digests
             .get(&format!("{repo}:{tag}"))
@@ -426,12 +433,30 @@ fn parse_response(raw: &[u8]) -> Option<HttpResponse> {
 // ---------------------------------------------------------------------------------------------
 // Proxies
 
+/// A proxy of one test's own that logs the requests it forwards.
+pub(crate) struct RecordingProxy {
+    /// `127.0.0.1:PORT` of the proxy.
+    pub(crate) host: String,
+    log: Arc<Mutex<Vec<String>>>,
+}
+
+impl RecordingProxy {
+    /// The requests so far, as `METHOD /path`, sorted.
+    pub(crate) fn requests(&self) -> Vec<String> {
+        let mut requests = self.log.lock().expect("request log").clone();
+        requests.sort();
+        requests
+    }
+}
+
 /// What a proxy adds in front of the registry.
 enum Mode {
     /// Serve `/tags/list` in pages with `Link` headers.
     Paginate,
     /// Require bearer tokens; count issued tokens per repository.
     TokenAuth(Arc<Mutex<HashMap<String, usize>>>),
+    /// Forward everything; log each request as `METHOD /path`.
+    Record(Arc<Mutex<Vec<String>>>),
 }
 
 /// A thread-per-connection HTTP proxy on a loopback port, one request per connection.
@@ -477,6 +502,10 @@ impl Proxy {
         let reply = match &self.mode {
             Mode::Paginate => self.paginate(&request),
             Mode::TokenAuth(counts) => self.token_auth(&request, counts),
+            Mode::Record(log) => {
+                log.lock().expect("request log").push(format!("{} {}", request.method, request.path));
+                None
+            }
         };
         let _ = match reply {
             // A response to `HEAD` has headers only.
