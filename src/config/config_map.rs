@@ -113,14 +113,7 @@ pub(super) fn read(resource: &Resource<'_>, config: &mut Config, errors: &mut Ve
     if insecure && let Ok(repository) = crate::image::parse_repository(&input.image) {
         config.set_insecure(&repository.host);
     }
-    let prefix = format!("{object}: data.");
-    let places = Places {
-        policy: prefix.clone(),
-        repository: prefix.clone(),
-        image: format!("{prefix}image"),
-        field_name: flat_key,
-    };
-    config.add_policy(input, &places, errors);
+    config.add_policy(input, &Places::in_one_object(format!("{object}: data."), flat_key), errors);
 }
 
 /// The flat key that holds a policy field.

@@ -11,7 +11,7 @@ use crate::resource_list::Resource;
 
 use super::image_policy_config::{Choice, FilterTags, policy_spec};
 use super::resolved::{DEFAULT_NAMESPACE, Places, PolicyInput, flux_field_name};
-use super::{Config, ConfigError, DigestReflection, PolicyRef};
+use super::{Config, ConfigError, DigestReflection, PolicyRef, read_spec};
 
 const GROUP: &str = "image.toolkit.fluxcd.io/";
 const VERSIONS: [&str; 2] = ["v1", "v1beta2"];
@@ -46,15 +46,6 @@ fn flux_kind<'r>(resource: &'r Resource<'_>) -> Option<&'r str> {
     VERSIONS.contains(&version).then_some(resource.kind()?)
 }
 
-fn spec<T: serde::de::DeserializeOwned>(resource: &Resource<'_>, object: &str) -> Result<T, ConfigError> {
-    let spec = resource.node.get("spec").map(crate::yaml::to_json).unwrap_or(serde_json::Value::Null);
-    serde_path_to_error::deserialize(spec).map_err(|error| {
-        let path = error.path().to_string();
-        let place = if path == "." { format!("{object}: spec") } else { format!("{object}: spec.{path}") };
-        ConfigError::new(place, error.into_inner().to_string())
-    })
-}
-
 fn reference(resource: &Resource<'_>) -> PolicyRef {
     PolicyRef {
         namespace: resource.namespace().unwrap_or(DEFAULT_NAMESPACE).to_owned(),
@@ -67,7 +58,7 @@ pub(super) fn read(items: &[Resource<'_>], config: &mut Config, errors: &mut Vec
     let mut repositories: HashMap<PolicyRef, RepositorySpec> = HashMap::new();
     for resource in items.iter().filter(|r| flux_kind(r) == Some("ImageRepository")) {
         let object = resource.describe();
-        match spec::<RepositorySpec>(resource, &object) {
+        match read_spec::<RepositorySpec>(resource, &object) {
             Ok(spec) => {
                 repositories.insert(reference(resource), spec);
             }
@@ -76,7 +67,7 @@ pub(super) fn read(items: &[Resource<'_>], config: &mut Config, errors: &mut Vec
     }
     for resource in items.iter().filter(|r| flux_kind(r) == Some("ImagePolicy")) {
         let object = resource.describe();
-        let spec = match spec::<PolicySpecFlux>(resource, &object) {
+        let spec = match read_spec::<PolicySpecFlux>(resource, &object) {
             Ok(spec) => spec,
             Err(error) => {
                 errors.push(error);

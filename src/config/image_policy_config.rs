@@ -6,7 +6,7 @@ use crate::policy::{PolicySpec, RuleSpec};
 use crate::resource_list::Resource;
 
 use super::resolved::{DEFAULT_NAMESPACE, Places, PolicyInput, flux_field_name};
-use super::{Config, ConfigError, DigestReflection, OnError, PolicyRef};
+use super::{Config, ConfigError, DigestReflection, OnError, PolicyRef, read_spec};
 
 /// The apiVersion this version of imgpolicy reads.
 pub(super) const API_VERSION: &str = "imgpolicy.dev/v1alpha1";
@@ -107,15 +107,9 @@ pub(super) fn read(resource: &Resource<'_>, config: &mut Config, errors: &mut Ve
         ));
         return;
     }
-    let spec = resource.node.get("spec").map(crate::yaml::to_json).unwrap_or(serde_json::Value::Null);
-    let spec: Spec = match serde_path_to_error::deserialize(spec) {
+    let spec: Spec = match read_spec(resource, &object) {
         Ok(spec) => spec,
-        Err(error) => {
-            let path = error.path().to_string();
-            let place = if path == "." { format!("{object}: spec") } else { format!("{object}: spec.{path}") };
-            errors.push(ConfigError::new(place, error.into_inner().to_string()));
-            return;
-        }
+        Err(error) => return errors.push(error),
     };
     config.match_images = spec.match_images;
     config.on_error = spec.on_error;
@@ -140,12 +134,6 @@ pub(super) fn read(resource: &Resource<'_>, config: &mut Config, errors: &mut Ve
             spec: policy_spec(rule, entry.filter_tags, entry.exclusion_list),
             digest_reflection: entry.digest_reflection_policy,
         };
-        let places = Places {
-            policy: place.clone(),
-            repository: place.clone(),
-            image: format!("{place}image"),
-            field_name: flux_field_name,
-        };
-        config.add_policy(input, &places, errors);
+        config.add_policy(input, &Places::in_one_object(place, flux_field_name), errors);
     }
 }

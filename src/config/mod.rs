@@ -17,6 +17,16 @@ pub use resolved::{Config, DigestReflection, OnError, Policy, PolicyRef};
 use crate::resource_list::Resource;
 use crate::yaml::Node;
 
+/// Deserialises `resource`'s `spec`; an error names `object` and the failing field's path.
+fn read_spec<T: serde::de::DeserializeOwned>(resource: &Resource<'_>, object: &str) -> Result<T, ConfigError> {
+    let spec = resource.node.get("spec").map(crate::yaml::to_json).unwrap_or(serde_json::Value::Null);
+    serde_path_to_error::deserialize(spec).map_err(|error| {
+        let path = error.path().to_string();
+        let place = if path == "." { format!("{object}: spec") } else { format!("{object}: spec.{path}") };
+        ConfigError::new(place, error.into_inner().to_string())
+    })
+}
+
 /// Builds the configuration from a functionConfig (if any) and the items.
 ///
 /// # Errors

@@ -94,6 +94,13 @@ pub(super) struct Places {
     pub(super) field_name: fn(&'static str) -> &'static str,
 }
 
+impl Places {
+    /// Every field under one prefix (ending in `.`), as in an ImagePolicyConfig entry or a ConfigMap.
+    pub(super) fn in_one_object(prefix: String, field_name: fn(&'static str) -> &'static str) -> Self {
+        Self { image: format!("{prefix}image"), repository: prefix.clone(), policy: prefix, field_name }
+    }
+}
+
 /// Fields named as in Flux's ImagePolicy.
 pub(super) fn flux_field_name(field: &'static str) -> &'static str {
     field
