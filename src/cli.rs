@@ -1,6 +1,8 @@
 //! The command line, as clap types only: no I/O, no validation beyond what clap does.
 
-use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+use clap::{ArgGroup, Args, Parser, Subcommand};
 
 /// Flux image policies and setter markers, resolved at render time.
 ///
@@ -19,6 +21,46 @@ pub struct Cli {
 pub enum Command {
     /// Run the KRM function: ResourceList on stdin, ResourceList on stdout.
     Fn,
+    /// Print the tag a policy picks, from a registry or a file of tags.
+    ///
+    /// Exit 0 when a tag is picked, 1 when none matches, 2 when the policy is invalid.
+    Select(SelectArgs),
+}
+
+/// `imgpolicy select`: one policy, from flags, evaluated once.
+#[derive(Debug, Args)]
+#[command(group(ArgGroup::new("rule").required(true).args(["semver", "alphabetical", "numerical"])))]
+#[command(group(ArgGroup::new("source").required(true).args(["image", "tags_file"])))]
+pub struct SelectArgs {
+    /// The image repository whose tags are listed (no tag or digest), e.g. ghcr.io/org/app.
+    pub image: Option<String>,
+    /// Pick the greatest version that satisfies this semver range (Masterminds syntax, as Flux).
+    #[arg(long, value_name = "RANGE")]
+    pub semver: Option<String>,
+    /// Pick by byte order: `asc` picks the greatest, `desc` the smallest.
+    #[arg(long, value_name = "ORDER")]
+    pub alphabetical: Option<String>,
+    /// Pick by numeric value: `asc` picks the largest, `desc` the smallest.
+    #[arg(long, value_name = "ORDER")]
+    pub numerical: Option<String>,
+    /// Keep only tags this regex matches (unanchored, RE2 syntax), like Flux's filterTags.pattern.
+    #[arg(long, value_name = "REGEX")]
+    pub filter_pattern: Option<String>,
+    /// Rank this expansion of the filter's match instead of the tag (`$1`, `$name`, `${name}`).
+    #[arg(long, value_name = "TEMPLATE", requires = "filter_pattern")]
+    pub filter_extract: Option<String>,
+    /// Drop tags this regex matches; repeatable. Default: `^.*\.sig$`.
+    #[arg(long = "exclude", value_name = "REGEX")]
+    pub exclude: Vec<String>,
+    /// Read the tags from FILE, one a line (blank lines ignored), instead of a registry; `-` is stdin.
+    #[arg(long, value_name = "FILE")]
+    pub tags_file: Option<PathBuf>,
+    /// Print every tag with what happened to it, then the winner.
+    #[arg(long)]
+    pub explain: bool,
+    /// Talk plain HTTP to IMAGE's registry.
+    #[arg(long)]
+    pub insecure: bool,
 }
 
 #[cfg(test)]

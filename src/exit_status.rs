@@ -7,10 +7,11 @@ use std::process::ExitCode;
 pub enum ExitStatus {
     /// Everything worked: 0.
     Success,
-    /// The run finished and reported failure (error results, bad input): 1.
+    /// The run finished and reported failure: error results or bad input for the function,
+    /// nothing matched for `select`: 1.
     Failure,
-    /// Usage error: 2.
-    Usage,
+    /// Usage error, invalid policy, or an error that stopped the run: 2.
+    Error,
 }
 
 impl From<ExitStatus> for ExitCode {
@@ -18,7 +19,7 @@ impl From<ExitStatus> for ExitCode {
         match status {
             ExitStatus::Success => ExitCode::SUCCESS,
             ExitStatus::Failure => ExitCode::from(1),
-            ExitStatus::Usage => ExitCode::from(2),
+            ExitStatus::Error => ExitCode::from(2),
         }
     }
 }

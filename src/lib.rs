@@ -3,12 +3,12 @@
 //! The crate is organised by concept: [`yaml`] (lossless tree and splices), [`resource_list`]
 //! (the KRM function I/O), [`config`] (where policies come from), [`marker`] (which values are
 //! updated), [`policy`] and [`semver`] (which tag wins), [`image`] (references),
-//! [`registry`] (OCI distribution API), [`resolve`] (the engine) and [`function`] (the command).
+//! [`registry`] (OCI distribution API), [`resolve`] (the engine) and [`commands`] (the function and the subcommands).
 
 pub mod cli;
+pub mod commands;
 pub mod config;
 pub mod exit_status;
-pub mod function;
 pub mod image;
 pub mod marker;
 pub mod policy;
@@ -36,15 +36,20 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitStatus {
             let usage = error.use_stderr();
             // clap prints help and version to stdout and errors to stderr itself.
             let _ = error.print();
-            return if usage { ExitStatus::Usage } else { ExitStatus::Success };
+            return if usage { ExitStatus::Error } else { ExitStatus::Success };
         }
     };
-    let result = match cli.command.unwrap_or(Command::Fn) {
-        Command::Fn => function::run(&mut std::io::stdin().lock(), &mut std::io::stdout().lock()),
+    let stdin = &mut std::io::stdin().lock();
+    let stdout = &mut std::io::stdout().lock();
+    // The function fails with 1 (KRM convention); `select` keeps 1 for "nothing matched" and
+    // fails with 2.
+    let (result, failed) = match cli.command.unwrap_or(Command::Fn) {
+        Command::Fn => (commands::function::run(stdin, stdout), ExitStatus::Failure),
+        Command::Select(args) => (commands::select::run(&args, stdin, stdout), ExitStatus::Error),
     };
     result.unwrap_or_else(|error| {
         report(&error);
-        ExitStatus::Failure
+        failed
     })
 }
 

@@ -48,8 +48,9 @@ impl Rule {
         })
     }
 
-    /// Ranks non-empty, value-distinct `candidates`. Ties in rank go to the
-    /// lexicographically greatest value, so the result never depends on order.
+    /// Ranks non-empty, value-distinct `candidates`. Ties in rank (`1.0.0` and
+    /// `v1.0.0`, `10` and `010`) go to the lexicographically greatest tag, with
+    /// or without a filter, so the result never depends on order.
     pub(crate) fn rank<'t>(&self, candidates: &[Candidate<'t>]) -> Ranking<'t> {
         match self {
             Self::Semver(range) => rank_semver(range, candidates),
@@ -64,7 +65,7 @@ impl Rule {
 
 /// Position of the best candidate among `keys` (one per candidate): `Asc`
 /// wants the greatest key, `Desc` the smallest; equal keys fall back to the
-/// greatest value.
+/// greatest tag.
 fn best<K>(
     keys: impl Iterator<Item = K>,
     candidates: &[Candidate<'_>],
@@ -78,7 +79,7 @@ fn best<K>(
                 Order::Asc => cmp(ka, kb),
                 Order::Desc => cmp(kb, ka),
             };
-            by_key.then_with(|| a.value.cmp(&b.value))
+            by_key.then_with(|| a.tag.cmp(b.tag))
         })
         .map(|(pos, _)| pos)
         .ok_or(SelectError::NoTags)
@@ -101,9 +102,8 @@ fn rank_semver<'t>(range: &Constraints, candidates: &[Candidate<'t>]) -> Ranking
             continue;
         }
         rejected.push(None);
-        let better = winner
-            .as_ref()
-            .is_none_or(|(w, wv)| version.cmp(wv).then_with(|| c.value.cmp(&candidates[*w].value)).is_gt());
+        let better =
+            winner.as_ref().is_none_or(|(w, wv)| version.cmp(wv).then_with(|| c.tag.cmp(candidates[*w].tag)).is_gt());
         if better {
             winner = Some((pos, version));
         }

@@ -261,6 +261,11 @@ mod tests {
         tie_greatest_string: plain(semver(">=1.0.0")), ["1.0.0", "v1.0.0", "1.0.0+b"] => Ok("v1.0.0"),
         tie_build_metadata: plain(semver("1.x")), ["1.0.0+a", "1.0.0+b", "0.9.0"] => Ok("1.0.0+b"),
         tie_leading_zero: plain(semver("*")), ["2025.07.03", "2025.7.3"] => Ok("2025.7.3"),
+        // Under a filter too, equal ranks go to the greatest tag, not the greatest value.
+        tie_filtered_semver_greatest_tag: with_filter(semver("*"), "^[ab]-(.*)$", "$1"),
+            ["a-v1.0.0", "b-1.0.0"] => Ok("b-1.0.0"),
+        tie_filtered_numerical_greatest_tag: with_filter(numerical("asc"), "^[ab]-(.*)$", "$1"),
+            ["a-10", "b-010"] => Ok("b-010"),
         exact_above_2_pow_53: plain(numerical("asc")), ["9007199254740992", "9007199254740993"] => Ok("9007199254740993"),
         exact_long: plain(numerical("desc")),
             ["100000000000000000000000000001", "100000000000000000000000000000"] => Ok("100000000000000000000000000000"),

@@ -12,9 +12,11 @@ mod auth;
 mod client;
 mod digest;
 mod error;
+mod runtime;
 mod tags;
 
 pub use auth::TokenError;
 pub use client::{RegistryClient, RegistrySettings};
 pub use error::RegistryError;
+pub use runtime::block_on;
 pub use tags::LinkError;

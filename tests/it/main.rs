@@ -12,3 +12,5 @@ mod function;
 mod lossless;
 // kpt end to end over the bundled example package.
 mod kpt;
+// `imgpolicy select` and `--explain`.
+mod select;

@@ -11,7 +11,7 @@ use anyhow::Context;
 use crate::config::{self, Config};
 use crate::exit_status::ExitStatus;
 use crate::marker::{self, Target};
-use crate::registry::RegistryClient;
+use crate::registry::{RegistryClient, block_on};
 use crate::resolve::{Resolution, resolve};
 use crate::resource_list::{Resource, ResourceList};
 use crate::results::{FnResult, Severity};
@@ -54,13 +54,8 @@ fn process(list: &ResourceList) -> anyhow::Result<Resolution> {
     Ok(resolution)
 }
 
-/// Runs the asynchronous resolver on a runtime built only now that the network is needed.
+/// Runs the asynchronous resolver, with a client built only now that the network is needed.
 fn resolve_blocking(items: &[Resource<'_>], targets: &[Target<'_>], config: &Config) -> anyhow::Result<Resolution> {
-    let runtime =
-        tokio::runtime::Builder::new_current_thread().enable_all().build().context("starting the async runtime")?;
     let client = RegistryClient::new(config.registries.clone()).context("setting up the registry client")?;
-    let resolution = runtime.block_on(resolve(items, targets, config, &client));
-    // Do not wait for idle connections to close.
-    runtime.shutdown_background();
-    Ok(resolution)
+    block_on(resolve(items, targets, config, &client)).context("starting the async runtime")
 }
