@@ -10,7 +10,7 @@ use tokio::task::JoinSet;
 
 use crate::config::{Config, DigestReflection, OnError, Policy, PolicyRef};
 use crate::image::{ImageRef, Repository, is_valid_digest, is_valid_tag};
-use crate::marker::{Origin, Part, Target};
+use crate::marker::{Found, Origin, Part, Target};
 use crate::policy::SelectError;
 use crate::registry::RegistryClient;
 use crate::resource_list::Resource;
@@ -36,13 +36,14 @@ impl Resolution {
 /// The tag a policy chose, or why it could not.
 type Choice = Result<String, String>;
 
-/// Resolves `targets` of `items` against `config`, asking `client`.
+/// Resolves what `found` asks of `items` against `config`, asking `client`.
 pub async fn resolve(
     items: &[Resource<'_>],
-    targets: &[Target<'_>],
+    found: &Found<'_>,
     config: &Config,
     client: &RegistryClient,
 ) -> Resolution {
+    let targets = found.targets.as_slice();
     let mut resolution = Resolution::default();
     let policies: BTreeMap<&PolicyRef, &Policy> =
         targets.iter().filter_map(|target| config.policies.get_key_value(&target.marker.policy)).collect();
@@ -51,11 +52,15 @@ pub async fn resolve(
         policies.iter().map(|(reference, policy)| (*reference, choose(policy, tags.get(&policy.repository)))).collect();
 
     let plans: Vec<Option<Plan>> = targets.iter().map(|target| plan(targets, target, config, &choices)).collect();
+    let pins: Vec<Option<Repository>> = found.pins.iter().map(|pin| pin.image.repository().ok()).collect();
     let wanted: BTreeSet<(Repository, String)> = plans
         .iter()
         .flatten()
         .filter(|plan| plan.needs_digest)
         .map(|plan| (plan.policy.repository.clone(), plan.tag.clone()))
+        .chain(
+            found.pins.iter().zip(&pins).filter_map(|(pin, repository)| Some((repository.clone()?, pin.tag.clone()))),
+        )
         .collect();
     let digests = manifest_digests(client, wanted).await;
 
@@ -93,6 +98,28 @@ pub async fn resolve(
                 let severity = if config.on_error == OnError::Fail { Severity::Error } else { Severity::Warning };
                 let suffix = if config.on_error == OnError::Keep { "; value left as it is" } else { "" };
                 resolution.results.push(at(severity, format!("{message}{suffix}")));
+            }
+        }
+    }
+    for (pin, repository) in found.pins.iter().zip(&pins) {
+        let resource = &items[pin.item];
+        let at = |severity, message: String| FnResult::at(severity, message, resource, Some(&pin.path));
+        let digest = repository.as_ref().and_then(|repository| digests.get(&(repository.clone(), pin.tag.clone())));
+        match digest.cloned().unwrap_or_else(|| Err(format!("internal error: no digest lookup for `{}`", pin.image))) {
+            Ok(digest) => {
+                let Some(scalar) = pin.node.as_scalar() else { continue };
+                let value = ImageRef { digest: Some(digest), ..pin.image.clone() }.to_string();
+                resolution.edits.push(Edit { range: pin.node.range.clone(), text: render_scalar(scalar, &value) });
+                resolution.results.push(at(Severity::Info, format!("{} -> {value}", scalar.text())));
+            }
+            Err(message) => {
+                let message = format!("pinning `{}`: {message}", pin.image);
+                if config.on_error == OnError::Fail {
+                    failures.push(resolution.results.len());
+                    resolution.results.push(at(Severity::Error, message));
+                } else {
+                    resolution.results.push(at(Severity::Warning, format!("{message}; value left as it is")));
+                }
             }
         }
     }

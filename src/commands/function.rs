@@ -10,7 +10,7 @@ use anyhow::Context;
 
 use crate::config::{self, Config};
 use crate::exit_status::ExitStatus;
-use crate::marker::{self, Target};
+use crate::marker::{self, Found};
 use crate::registry::{RegistryClient, block_on};
 use crate::resolve::{Resolution, resolve};
 use crate::resource_list::{Resource, ResourceList};
@@ -46,16 +46,19 @@ fn process(list: &ResourceList) -> anyhow::Result<Resolution> {
         }
     };
     let mut warnings = Vec::new();
-    let targets = marker::find(list, &config, &mut warnings);
-    let mut resolution =
-        if targets.is_empty() { Resolution::default() } else { resolve_blocking(&items, &targets, &config)? };
+    let found = marker::find(list, &config, &mut warnings);
+    let mut resolution = if found.targets.is_empty() && found.pins.is_empty() {
+        Resolution::default()
+    } else {
+        resolve_blocking(&items, &found, &config)?
+    };
     warnings.append(&mut resolution.results);
     resolution.results = warnings;
     Ok(resolution)
 }
 
 /// Runs the asynchronous resolver, with a client built only now that the network is needed.
-fn resolve_blocking(items: &[Resource<'_>], targets: &[Target<'_>], config: &Config) -> anyhow::Result<Resolution> {
+fn resolve_blocking(items: &[Resource<'_>], found: &Found<'_>, config: &Config) -> anyhow::Result<Resolution> {
     let client = RegistryClient::new(config.registries.clone()).context("setting up the registry client")?;
-    block_on(resolve(items, targets, config, &client)).context("starting the async runtime")
+    block_on(resolve(items, found, config, &client)).context("starting the async runtime")
 }

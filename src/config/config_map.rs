@@ -3,7 +3,10 @@
 //! Keys: `image` (required), one of `semver` (a range), `alphabetical` or `numerical` (an
 //! order), and optionally `name` (default: the last component of the image's path),
 //! `namespace` (default `flux-system`), `filterTags.pattern`, `filterTags.extract`,
-//! `exclusionList` (one regex), `digestReflectionPolicy`, `insecure`, `matchImages`, `onError`.
+//! `exclusionList` (one regex), `digestReflectionPolicy`, `insecure`, `matchImages`, `onError`,
+//! `pinDigests`, `pinDigestsExclude` (comma-separated prefixes).
+//!
+//! With only `pinDigests=true` (and no `image`), the ConfigMap pins digests and defines no policy.
 
 use std::collections::BTreeMap;
 
@@ -14,7 +17,7 @@ use super::image_policy_config::{FilterTags, policy_spec};
 use super::resolved::{DEFAULT_NAMESPACE, Places, PolicyInput};
 use super::{Config, ConfigError, DigestReflection, OnError, PolicyRef};
 
-const KEYS: [&str; 13] = [
+const KEYS: [&str; 15] = [
     "name",
     "namespace",
     "image",
@@ -28,6 +31,8 @@ const KEYS: [&str; 13] = [
     "insecure",
     "matchImages",
     "onError",
+    "pinDigests",
+    "pinDigestsExclude",
 ];
 
 /// Reads a ConfigMap's `data` into `config`.
@@ -53,6 +58,11 @@ pub(super) fn read(resource: &Resource<'_>, config: &mut Config, errors: &mut Ve
         }
     };
     config.match_images = boolean("matchImages", errors);
+    config.pin_digests = boolean("pinDigests", errors);
+    config.pin_digests_exclude = data
+        .get("pinDigestsExclude")
+        .map(|list| list.split(',').map(str::trim).filter(|p| !p.is_empty()).map(str::to_owned).collect())
+        .unwrap_or_default();
     let insecure = boolean("insecure", errors);
     config.on_error = match data.get("onError").map(String::as_str) {
         None | Some("fail") => OnError::Fail,
@@ -83,7 +93,9 @@ pub(super) fn read(resource: &Resource<'_>, config: &mut Config, errors: &mut Ve
     .flatten()
     .collect();
     let Some(image) = data.get("image").cloned() else {
-        errors.push(error("image", "required: the image repository the policy selects tags of".to_owned()));
+        if !(config.pin_digests && rules.is_empty()) {
+            errors.push(error("image", "required: the image repository the policy selects tags of".to_owned()));
+        }
         return;
     };
     let rule = match <[RuleSpec; 1]>::try_from(rules) {

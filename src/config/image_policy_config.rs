@@ -21,6 +21,10 @@ struct Spec {
     #[serde(default)]
     match_images: bool,
     #[serde(default)]
+    pin_digests: bool,
+    #[serde(default)]
+    pin_digests_exclude: Vec<String>,
+    #[serde(default)]
     on_error: OnError,
 }
 
@@ -112,6 +116,8 @@ pub(super) fn read(resource: &Resource<'_>, config: &mut Config, errors: &mut Ve
         Err(error) => return errors.push(error),
     };
     config.match_images = spec.match_images;
+    config.pin_digests = spec.pin_digests;
+    config.pin_digests_exclude = spec.pin_digests_exclude;
     config.on_error = spec.on_error;
     for registry in spec.registries {
         config.registries.entry(registry.host).or_default().insecure |= registry.insecure;

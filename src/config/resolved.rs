@@ -78,6 +78,11 @@ pub struct Config {
     pub registries: HashMap<String, RegistrySettings>,
     /// Update every container image of a policy's repository, markers or not.
     pub match_images: bool,
+    /// Give every container image without a digest the digest of its current tag.
+    pub pin_digests: bool,
+    /// Image prefixes `pin_digests` leaves alone, compared with the image as written and
+    /// normalised (`docker.io/library/nginx`).
+    pub pin_digests_exclude: Vec<String>,
     /// What a failed resolution does.
     pub on_error: OnError,
 }

@@ -6,9 +6,11 @@
 mod annotation;
 mod comment;
 mod matching;
+mod pin;
 mod setter;
 mod workload;
 
+pub use pin::PinTarget;
 pub use setter::{MarkerValue, ParseMarkerError, Part};
 
 use crate::config::Config;
@@ -42,12 +44,22 @@ pub struct Target<'n> {
     pub origin: Origin,
 }
 
+/// What the markers ask for: values a policy governs, and images to pin.
+#[derive(Debug, Default)]
+pub struct Found<'n> {
+    /// Values to update by policy, in document order.
+    pub targets: Vec<Target<'n>>,
+    /// Container images to pin to a digest (`pinDigests`), in document order.
+    pub pins: Vec<PinTarget<'n>>,
+}
+
 /// Finds every target in `list`, with a warning for each malformed or dangling marker.
 ///
 /// A scalar marked several ways is updated once: a comment wins over an annotation, which wins
-/// over `matchImages`.
-pub fn find<'n>(list: &'n ResourceList, config: &Config, warnings: &mut Vec<FnResult>) -> Vec<Target<'n>> {
+/// over `matchImages`, which wins over `pinDigests`.
+pub fn find<'n>(list: &'n ResourceList, config: &Config, warnings: &mut Vec<FnResult>) -> Found<'n> {
     let mut targets: Vec<Target<'n>> = Vec::new();
+    let mut pins = Vec::new();
     let comments = comment::CommentIndex::new(list.source(), &list.stream().comments);
     for (index, resource) in list.items().into_iter().enumerate() {
         let mut found = comment::find(index, &resource, &comments, warnings);
@@ -60,9 +72,13 @@ pub fn find<'n>(list: &'n ResourceList, config: &Config, warnings: &mut Vec<FnRe
             }
         }
         found.sort_by_key(|target| target.node.range.start);
+        if config.pin_digests {
+            let taken: Vec<&Node> = found.iter().map(|target| target.node).collect();
+            pins.extend(pin::find(index, &resource, config, &taken));
+        }
         targets.extend(found);
     }
-    targets
+    Found { targets, pins }
 }
 
 fn push_unique<'n>(targets: &mut Vec<Target<'n>>, target: Target<'n>) {

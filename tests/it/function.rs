@@ -36,6 +36,8 @@ cases! {
     match_images: "match-images.yaml";
     digest_reflection: "digest-reflection.yaml";
     existing_results_replaced: "existing-results.yaml";
+    pin_digests: "pin-digests.yaml";
+    error_pin_unknown_tag: "error-pin-unknown-tag.yaml";
     flow_style: "flow-style.yaml";
     warning_unknown_policy: "warning-unknown-policy.yaml";
     warning_bad_markers: "warning-bad-markers.yaml";
