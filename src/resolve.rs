@@ -17,16 +17,34 @@ use crate::resource_list::Resource;
 use crate::results::{FnResult, Severity};
 use crate::yaml::{Edit, Edits, render_scalar};
 
+/// An edit of the source that holds item number `item`.
+#[derive(Debug, Clone)]
+pub struct ItemEdit {
+    /// The item's index among the run's items.
+    pub item: usize,
+    /// The scalar replacement, in the byte offsets of the item's source.
+    pub edit: Edit,
+}
+
 /// What resolving produced.
 #[derive(Debug, Default)]
 pub struct Resolution {
     /// Scalar edits to apply (empty when a failure under `onError: fail` voided them).
-    pub edits: Edits,
+    pub edits: Vec<ItemEdit>,
     /// Results in target order: changes, warnings, errors.
     pub results: Vec<FnResult>,
 }
 
 impl Resolution {
+    /// The edits of the items `in_source` accepts, as one set for their shared source.
+    pub fn edits_for(&self, in_source: impl Fn(usize) -> bool) -> Edits {
+        let mut edits = Edits::new();
+        for item_edit in self.edits.iter().filter(|e| in_source(e.item)) {
+            edits.push(item_edit.edit.clone());
+        }
+        edits
+    }
+
     /// Whether an error result was reported.
     pub fn failed(&self) -> bool {
         self.results.iter().any(|result| result.severity == Severity::Error)
@@ -67,7 +85,7 @@ pub async fn resolve(
     let mut failures = Vec::new();
     for (target, plan) in targets.iter().zip(&plans) {
         let resource = &items[target.item];
-        let at = |severity, message: String| FnResult::at(severity, message, resource, Some(&target.path));
+        let at = |severity, message: String| FnResult::at(severity, message, target.item, resource, Some(&target.path));
         let Some(policy) = config.policies.get(&target.marker.policy) else {
             resolution
                 .results
@@ -83,9 +101,8 @@ pub async fn resolve(
             Ok(value) => {
                 let Some(scalar) = target.node.as_scalar() else { continue };
                 if value != scalar.text() {
-                    resolution
-                        .edits
-                        .push(Edit { range: target.node.range.clone(), text: render_scalar(scalar, &value) });
+                    let edit = Edit { range: target.node.range.clone(), text: render_scalar(scalar, &value) };
+                    resolution.edits.push(ItemEdit { item: target.item, edit });
                     resolution.results.push(at(Severity::Info, format!("{} -> {value}", scalar.text())));
                 }
             }
@@ -103,13 +120,14 @@ pub async fn resolve(
     }
     for (pin, repository) in found.pins.iter().zip(&pins) {
         let resource = &items[pin.item];
-        let at = |severity, message: String| FnResult::at(severity, message, resource, Some(&pin.path));
+        let at = |severity, message: String| FnResult::at(severity, message, pin.item, resource, Some(&pin.path));
         let digest = repository.as_ref().and_then(|repository| digests.get(&(repository.clone(), pin.tag.clone())));
         match digest.cloned().unwrap_or_else(|| Err(format!("internal error: no digest lookup for `{}`", pin.image))) {
             Ok(digest) => {
                 let Some(scalar) = pin.node.as_scalar() else { continue };
                 let value = ImageRef { digest: Some(digest), ..pin.image.clone() }.to_string();
-                resolution.edits.push(Edit { range: pin.node.range.clone(), text: render_scalar(scalar, &value) });
+                let edit = Edit { range: pin.node.range.clone(), text: render_scalar(scalar, &value) };
+                resolution.edits.push(ItemEdit { item: pin.item, edit });
                 resolution.results.push(at(Severity::Info, format!("{} -> {value}", scalar.text())));
             }
             Err(message) => {
@@ -124,7 +142,7 @@ pub async fn resolve(
         }
     }
     if !failures.is_empty() {
-        resolution.edits = Edits::new();
+        resolution.edits.clear();
         resolution.results.retain(|result| result.severity != Severity::Info);
     }
     resolution

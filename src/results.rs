@@ -38,18 +38,21 @@ pub struct FnResult {
     pub field_path: Option<String>,
     /// The file the resource came from.
     pub file: Option<FileRef>,
+    /// Index of the item it concerns among the run's items (not written out).
+    pub item: Option<usize>,
 }
 
 impl FnResult {
     /// A result about the run as a whole.
     pub fn new(severity: Severity, message: impl Into<String>) -> Self {
-        Self { message: message.into(), severity, resource_ref: None, field_path: None, file: None }
+        Self { message: message.into(), severity, resource_ref: None, field_path: None, file: None, item: None }
     }
 
-    /// A result about one field of one resource.
+    /// A result about one field of one resource, item number `item` of the run.
     pub fn at(
         severity: Severity,
         message: impl Into<String>,
+        item: usize,
         resource: &Resource<'_>,
         field: Option<&FieldPath>,
     ) -> Self {
@@ -59,6 +62,7 @@ impl FnResult {
             resource_ref: Some(resource.reference()),
             field_path: field.map(ToString::to_string),
             file: resource.file(),
+            item: Some(item),
         }
     }
 

@@ -10,7 +10,7 @@ use anyhow::Context;
 
 use crate::config::{self, Config};
 use crate::exit_status::ExitStatus;
-use crate::marker::{self, Found};
+use crate::marker::{self, Found, Source};
 use crate::registry::{RegistryClient, block_on};
 use crate::resolve::{Resolution, resolve};
 use crate::resource_list::{Resource, ResourceList};
@@ -27,7 +27,7 @@ pub fn run(input: &mut impl Read, output: &mut impl Write) -> anyhow::Result<Exi
     let list = ResourceList::parse(source)?;
     let resolution = process(&list)?;
     let status = if resolution.failed() { ExitStatus::Failure } else { ExitStatus::Success };
-    let rendered = list.render(&resolution.edits, &resolution.results).map_err(anyhow::Error::msg)?;
+    let rendered = list.render(&resolution.edits_for(|_| true), &resolution.results).map_err(anyhow::Error::msg)?;
     output
         .write_all(rendered.as_bytes())
         .and_then(|()| output.flush())
@@ -46,7 +46,7 @@ fn process(list: &ResourceList) -> anyhow::Result<Resolution> {
         }
     };
     let mut warnings = Vec::new();
-    let found = marker::find(list, &config, &mut warnings);
+    let found = marker::find(&[Source::of_list(list)], &config, &mut warnings);
     let mut resolution = if found.targets.is_empty() && found.pins.is_empty() {
         Resolution::default()
     } else {

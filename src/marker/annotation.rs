@@ -20,7 +20,7 @@ pub(crate) const SETTERS: &str = "imgpolicy.dev/setters";
 /// Targets marked by annotations on `resource`.
 pub(super) fn find<'n>(item: usize, resource: &Resource<'n>, warnings: &mut Vec<FnResult>) -> Vec<Target<'n>> {
     let mut targets = Vec::new();
-    let mut warn = |message: String| warnings.push(FnResult::at(Severity::Warning, message, resource, None));
+    let mut warn = |message: String| warnings.push(FnResult::at(Severity::Warning, message, item, resource, None));
     for (key, value) in resource.annotations() {
         if let Some(container) = key.strip_prefix(POLICY_PREFIX) {
             let marker = match MarkerValue::parse(value) {

@@ -106,7 +106,9 @@ pub(super) fn find<'n>(
         });
         match marker {
             None => {}
-            Some(Err(message)) => warnings.push(FnResult::at(Severity::Warning, message, resource, Some(&field.path))),
+            Some(Err(message)) => {
+                warnings.push(FnResult::at(Severity::Warning, message, item, resource, Some(&field.path)));
+            }
             Some(Ok(mut marker)) => {
                 marker.part = implied_part(resource, &field.path, marker.part);
                 targets.push(Target { item, node: field.node, path: field.path, marker, origin: Origin::Comment });

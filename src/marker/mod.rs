@@ -14,9 +14,9 @@ pub use pin::PinTarget;
 pub use setter::{MarkerValue, ParseMarkerError, Part};
 
 use crate::config::Config;
-use crate::resource_list::ResourceList;
+use crate::resource_list::{Resource, ResourceList};
 use crate::results::FnResult;
-use crate::yaml::{FieldPath, Node};
+use crate::yaml::{Comment, FieldPath, Node};
 
 /// How a target was marked, which decides how its value is rewritten.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,32 +53,59 @@ pub struct Found<'n> {
     pub pins: Vec<PinTarget<'n>>,
 }
 
-/// Finds every target in `list`, with a warning for each malformed or dangling marker.
+/// Resources read from one text, with that text's comments: a ResourceList, or one file.
+#[derive(Debug)]
+pub struct Source<'s> {
+    /// The text.
+    pub text: &'s str,
+    /// Its comments.
+    pub comments: &'s [Comment],
+    /// The resources in it, in order.
+    pub items: Vec<Resource<'s>>,
+}
+
+impl<'s> Source<'s> {
+    /// The items of a ResourceList.
+    pub fn of_list(list: &'s ResourceList) -> Self {
+        Self { text: list.source(), comments: &list.stream().comments, items: list.items() }
+    }
+}
+
+/// Finds every target in `sources`, with a warning for each malformed or dangling marker.
 ///
-/// A scalar marked several ways is updated once: a comment wins over an annotation, which wins
-/// over `matchImages`, which wins over `pinDigests`.
-pub fn find<'n>(list: &'n ResourceList, config: &Config, warnings: &mut Vec<FnResult>) -> Found<'n> {
-    let mut targets: Vec<Target<'n>> = Vec::new();
-    let mut pins = Vec::new();
-    let comments = comment::CommentIndex::new(list.source(), &list.stream().comments);
-    for (index, resource) in list.items().into_iter().enumerate() {
-        let mut found = comment::find(index, &resource, &comments, warnings);
-        for target in annotation::find(index, &resource, warnings) {
+/// Items are numbered across the sources, in order. A scalar marked several ways is updated
+/// once: a comment wins over an annotation, which wins over `matchImages`, which wins over
+/// `pinDigests`.
+pub fn find<'n>(sources: &[Source<'n>], config: &Config, warnings: &mut Vec<FnResult>) -> Found<'n> {
+    let mut found = Found::default();
+    let mut offset = 0;
+    for source in sources {
+        find_in(source, offset, config, warnings, &mut found);
+        offset += source.items.len();
+    }
+    found
+}
+
+fn find_in<'n>(source: &Source<'n>, offset: usize, config: &Config, warnings: &mut Vec<FnResult>, out: &mut Found<'n>) {
+    let comments = comment::CommentIndex::new(source.text, source.comments);
+    for (local, resource) in source.items.iter().enumerate() {
+        let index = offset + local;
+        let mut found = comment::find(index, resource, &comments, warnings);
+        for target in annotation::find(index, resource, warnings) {
             push_unique(&mut found, target);
         }
         if config.match_images {
-            for target in matching::find(index, &resource, config) {
+            for target in matching::find(index, resource, config) {
                 push_unique(&mut found, target);
             }
         }
         found.sort_by_key(|target| target.node.range.start);
         if config.pin_digests {
             let taken: Vec<&Node> = found.iter().map(|target| target.node).collect();
-            pins.extend(pin::find(index, &resource, config, &taken));
+            out.pins.extend(pin::find(index, resource, config, &taken));
         }
-        targets.extend(found);
+        out.targets.extend(found);
     }
-    Found { targets, pins }
 }
 
 fn push_unique<'n>(targets: &mut Vec<Target<'n>>, target: Target<'n>) {
