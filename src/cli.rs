@@ -14,6 +14,9 @@ pub struct Cli {
     /// What to do; the KRM function when omitted.
     #[command(subcommand)]
     pub command: Option<Command>,
+    /// Print the number of registry requests by kind to stderr at the end.
+    #[arg(long, short, global = true)]
+    pub verbose: bool,
 }
 
 /// The subcommands.
@@ -25,6 +28,48 @@ pub enum Command {
     ///
     /// Exit 0 when a tag is picked, 1 when none matches, 2 when the policy is invalid.
     Select(SelectArgs),
+    /// Write marked values in files in place (Flux's Setters automation, for CI).
+    ///
+    /// Exit 0 when done (or nothing to do), 1 with --check when something would change, 2 on
+    /// failure (nothing is written then).
+    Update(UpdateArgs),
+    /// Print a directory's manifests with images resolved (an ArgoCD config-management plugin).
+    ///
+    /// A kustomization is built first (`kustomize build`, else `kubectl kustomize`). Fails, with
+    /// nothing on stdout, rather than print no manifests.
+    Render(RenderArgs),
+}
+
+/// `imgpolicy render`: one directory's manifests, resolved.
+#[derive(Debug, Args)]
+pub struct RenderArgs {
+    /// The directory: plain manifests, or a kustomization.
+    #[arg(value_name = "DIR")]
+    pub dir: PathBuf,
+    /// An `ImagePolicyConfig` file; one among plain manifests is read too.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+/// `imgpolicy update`: resolve markers in files and write the new values back.
+#[derive(Debug, Args)]
+pub struct UpdateArgs {
+    /// Files or directories; directories are walked for `.yaml`, `.yml` and `Kustomization` files.
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// An `ImagePolicyConfig` file, besides those found under PATH.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Print a unified diff instead of writing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Write nothing; exit 1 if anything would change.
+    #[arg(long)]
+    pub check: bool,
+    /// Print a commit message instead of the list of changes (which goes to stderr):
+    /// `{{files}}`, `{{objects}}`, `{{changes}}` and `{{count}}` are filled in.
+    #[arg(long, value_name = "TEMPLATE")]
+    pub message_template: Option<String>,
 }
 
 /// `imgpolicy select`: one policy, from flags, evaluated once.

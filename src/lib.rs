@@ -8,6 +8,7 @@
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod engine;
 pub mod exit_status;
 pub mod image;
 pub mod marker;
@@ -29,7 +30,20 @@ use crate::cli::{Cli, Command};
 use crate::exit_status::ExitStatus;
 
 /// Runs imgpolicy with `args`; prints errors to stderr, once, and returns the exit status.
+///
+/// Invoked under the name `ImagePolicyConfig` (as kustomize's legacy exec plugin), the one
+/// argument is the plugin config's path.
 pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitStatus {
+    let args: Vec<OsString> = args.into_iter().collect();
+    let invoked_as = args.first().map(std::path::Path::new).and_then(std::path::Path::file_name);
+    if invoked_as.is_some_and(|name| name == commands::plugin::PLUGIN_NAME) && args.len() == 2 {
+        let config = std::path::Path::new(&args[1]);
+        return commands::plugin::run(config, &mut std::io::stdin().lock(), &mut std::io::stdout().lock())
+            .unwrap_or_else(|error| {
+                report(&error);
+                ExitStatus::Failure
+            });
+    }
     let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
         Err(error) => {
@@ -43,14 +57,21 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitStatus {
     let stdout = &mut std::io::stdout().lock();
     // The function fails with 1 (KRM convention); `select` keeps 1 for "nothing matched" and
     // fails with 2.
+    let verbose = cli.verbose;
     let (result, failed) = match cli.command.unwrap_or(Command::Fn) {
         Command::Fn => (commands::function::run(stdin, stdout), ExitStatus::Failure),
         Command::Select(args) => (commands::select::run(&args, stdin, stdout), ExitStatus::Error),
+        Command::Update(args) => (commands::update::run(&args, stdout), ExitStatus::Error),
+        Command::Render(args) => (commands::render::run(&args, stdout), ExitStatus::Failure),
     };
-    result.unwrap_or_else(|error| {
+    let status = result.unwrap_or_else(|error| {
         report(&error);
         failed
-    })
+    });
+    if verbose {
+        let _ = writeln!(std::io::stderr().lock(), "imgpolicy: registry: {}", registry::request_counts());
+    }
+    status
 }
 
 /// Prints `error` and its causes to stderr: `error: ...` then `  caused by: ...` lines.

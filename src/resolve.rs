@@ -1,18 +1,22 @@
 //! Resolution: from targets to edits and results, asking the registry as little as possible.
 //!
-//! Each repository is listed once however many targets use it, each distinct tag's digest is
-//! looked up once, and requests to different repositories run concurrently. Only then are
-//! values computed, in target order, so results are deterministic.
+//! Each repository is listed once however many targets use it, each distinct tag's digest
+//! (per platform) is looked up once, and requests to different repositories run concurrently,
+//! at most `spec.concurrency` at a time, all within one deadline (`spec.timeout`). Only then
+//! are values computed, in target order, so results are deterministic.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
+use std::time::Duration;
 
+use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 use crate::config::{Config, DigestReflection, OnError, Policy, PolicyRef};
 use crate::image::{ImageRef, Repository, is_valid_digest, is_valid_tag};
 use crate::marker::{Found, Origin, Part, Target};
 use crate::policy::SelectError;
-use crate::registry::RegistryClient;
+use crate::registry::{Platform, RegistryClient};
 use crate::resource_list::Resource;
 use crate::results::{FnResult, Severity};
 use crate::yaml::{Edit, Edits, render_scalar};
@@ -54,6 +58,14 @@ impl Resolution {
 /// The tag a policy chose, or why it could not.
 type Choice = Result<String, String>;
 
+/// A digest lookup: repository, tag, and the platform whose manifest is wanted.
+type DigestKey = (Repository, String, Option<Platform>);
+
+/// How long the registry work of a run may take when `spec.timeout` is not set.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(300);
+/// How many repositories are resolved at once when `spec.concurrency` is not set.
+pub const DEFAULT_CONCURRENCY: usize = 8;
+
 /// Resolves what `found` asks of `items` against `config`, asking `client`.
 pub async fn resolve(
     items: &[Resource<'_>],
@@ -63,24 +75,30 @@ pub async fn resolve(
 ) -> Resolution {
     let targets = found.targets.as_slice();
     let mut resolution = Resolution::default();
+    let client = &client.with_deadline(config.timeout.unwrap_or(DEFAULT_TIMEOUT));
+    let limit = Arc::new(Semaphore::new(config.concurrency.unwrap_or(DEFAULT_CONCURRENCY).max(1)));
     let policies: BTreeMap<&PolicyRef, &Policy> =
         targets.iter().filter_map(|target| config.policies.get_key_value(&target.marker.policy)).collect();
-    let tags = list_tags(client, policies.values().map(|policy| policy.repository.clone()).collect()).await;
+    let tags = list_tags(client, &limit, policies.values().map(|policy| policy.repository.clone()).collect()).await;
     let choices: BTreeMap<&PolicyRef, Choice> =
         policies.iter().map(|(reference, policy)| (*reference, choose(policy, tags.get(&policy.repository)))).collect();
 
     let plans: Vec<Option<Plan>> = targets.iter().map(|target| plan(targets, target, config, &choices)).collect();
     let pins: Vec<Option<Repository>> = found.pins.iter().map(|pin| pin.image.repository().ok()).collect();
-    let wanted: BTreeSet<(Repository, String)> = plans
+    let wanted: BTreeSet<DigestKey> = plans
         .iter()
         .flatten()
         .filter(|plan| plan.needs_digest)
-        .map(|plan| (plan.policy.repository.clone(), plan.tag.clone()))
+        .map(digest_key)
         .chain(
-            found.pins.iter().zip(&pins).filter_map(|(pin, repository)| Some((repository.clone()?, pin.tag.clone()))),
+            found
+                .pins
+                .iter()
+                .zip(&pins)
+                .filter_map(|(pin, repository)| Some((repository.clone()?, pin.tag.clone(), None))),
         )
         .collect();
-    let digests = manifest_digests(client, wanted).await;
+    let digests = manifest_digests(client, &limit, wanted).await;
 
     let mut failures = Vec::new();
     for (target, plan) in targets.iter().zip(&plans) {
@@ -121,7 +139,8 @@ pub async fn resolve(
     for (pin, repository) in found.pins.iter().zip(&pins) {
         let resource = &items[pin.item];
         let at = |severity, message: String| FnResult::at(severity, message, pin.item, resource, Some(&pin.path));
-        let digest = repository.as_ref().and_then(|repository| digests.get(&(repository.clone(), pin.tag.clone())));
+        let digest =
+            repository.as_ref().and_then(|repository| digests.get(&(repository.clone(), pin.tag.clone(), None)));
         match digest.cloned().unwrap_or_else(|| Err(format!("internal error: no digest lookup for `{}`", pin.image))) {
             Ok(digest) => {
                 let Some(scalar) = pin.node.as_scalar() else { continue };
@@ -200,15 +219,20 @@ fn tag_changes(targets: &[Target<'_>], digest_target: &Target<'_>, tag: &str) ->
     })
 }
 
+/// What digest `plan` needs looked up.
+fn digest_key(plan: &Plan<'_>) -> DigestKey {
+    (plan.policy.repository.clone(), plan.tag.clone(), plan.policy.platform.clone())
+}
+
 fn new_value(
     target: &Target<'_>,
     plan: &Plan<'_>,
-    digests: &HashMap<(Repository, String), Result<String, String>>,
+    digests: &HashMap<DigestKey, Result<String, String>>,
 ) -> Result<String, String> {
     let digest = match (&plan.kept_digest, plan.needs_digest) {
         (Some(kept), _) => Some(kept.clone()),
         (None, true) => {
-            let key = (plan.policy.repository.clone(), plan.tag.clone());
+            let key = digest_key(plan);
             Some(
                 digests
                     .get(&key)
@@ -252,12 +276,16 @@ fn choose(policy: &Policy, tags: Option<&Result<Vec<String>, String>>) -> Choice
 
 async fn list_tags(
     client: &RegistryClient,
+    limit: &Arc<Semaphore>,
     repositories: BTreeSet<Repository>,
 ) -> HashMap<Repository, Result<Vec<String>, String>> {
     let mut tasks = JoinSet::new();
     for repository in repositories {
         let client = client.clone();
+        let limit = Arc::clone(limit);
         tasks.spawn(async move {
+            // The semaphore is never closed, so a permit always comes.
+            let _permit = limit.acquire_owned().await;
             let tags = client
                 .list_tags(&repository.host, &repository.path)
                 .await
@@ -270,13 +298,17 @@ async fn list_tags(
 
 async fn manifest_digests(
     client: &RegistryClient,
-    wanted: BTreeSet<(Repository, String)>,
-) -> HashMap<(Repository, String), Result<String, String>> {
+    limit: &Arc<Semaphore>,
+    wanted: BTreeSet<DigestKey>,
+) -> HashMap<DigestKey, Result<String, String>> {
     let mut tasks = JoinSet::new();
-    for (repository, tag) in wanted {
+    for (repository, tag, platform) in wanted {
         let client = client.clone();
+        let limit = Arc::clone(limit);
         tasks.spawn(async move {
-            let digest = match client.manifest_digest(&repository.host, &repository.path, &tag).await {
+            let _permit = limit.acquire_owned().await;
+            let lookup = client.platform_digest(&repository.host, &repository.path, &tag, platform.as_ref()).await;
+            let digest = match lookup {
                 Ok(digest) if is_valid_digest(&digest) => Ok(digest),
                 Ok(digest) => Err(format!(
                     "registry returned an invalid digest `{}` for `{repository}:{tag}`",
@@ -284,7 +316,7 @@ async fn manifest_digests(
                 )),
                 Err(error) => Err(format!("looking up the digest of `{repository}:{tag}`: {}", chain(&error))),
             };
-            ((repository, tag), digest)
+            ((repository, tag, platform), digest)
         });
     }
     collect(tasks).await

@@ -66,6 +66,26 @@ impl FnResult {
         }
     }
 
+    /// One line for a terminal: `severity: [file: ][Kind name ][field: ]message`.
+    pub fn to_line(&self, file: Option<&str>) -> String {
+        let mut line = format!("{}: ", self.severity.as_str());
+        if let Some(file) = file {
+            line.push_str(&format!("{file}: "));
+        }
+        if let Some(reference) = &self.resource_ref {
+            match (&reference.namespace, reference.name.as_str()) {
+                (_, "") => line.push_str(&format!("{} ", reference.kind)),
+                (Some(namespace), name) => line.push_str(&format!("{} {namespace}/{name} ", reference.kind)),
+                (None, name) => line.push_str(&format!("{} {name} ", reference.kind)),
+            }
+        }
+        if let Some(field) = &self.field_path {
+            line.push_str(&format!("{field}: "));
+        }
+        line.push_str(&self.message);
+        line
+    }
+
     /// This result as a YAML block sequence item, indented for a top-level `results:` key.
     pub fn to_yaml(&self) -> String {
         let mut out = String::new();

@@ -8,12 +8,11 @@ use std::io::{Read, Write};
 
 use anyhow::Context;
 
-use crate::config::{self, Config};
+use crate::engine;
 use crate::exit_status::ExitStatus;
-use crate::marker::{self, Found, Source};
-use crate::registry::{RegistryClient, block_on};
-use crate::resolve::{Resolution, resolve};
-use crate::resource_list::{Resource, ResourceList};
+use crate::marker::Source;
+use crate::resolve::Resolution;
+use crate::resource_list::ResourceList;
 use crate::results::{FnResult, Severity};
 
 /// Runs the function from `input` to `output`.
@@ -35,30 +34,10 @@ pub fn run(input: &mut impl Read, output: &mut impl Write) -> anyhow::Result<Exi
     Ok(status)
 }
 
-/// Loads the configuration, finds targets and resolves them.
+/// Resolves the list; configuration errors become error results with nothing edited.
 fn process(list: &ResourceList) -> anyhow::Result<Resolution> {
-    let items = list.items();
-    let config = match config::load(list.function_config(), &items) {
-        Ok(config) => config,
-        Err(errors) => {
-            let results = errors.iter().map(|error| FnResult::new(Severity::Error, error.to_string())).collect();
-            return Ok(Resolution { results, ..Resolution::default() });
-        }
-    };
-    let mut warnings = Vec::new();
-    let found = marker::find(&[Source::of_list(list)], &config, &mut warnings);
-    let mut resolution = if found.targets.is_empty() && found.pins.is_empty() {
-        Resolution::default()
-    } else {
-        resolve_blocking(&items, &found, &config)?
-    };
-    warnings.append(&mut resolution.results);
-    resolution.results = warnings;
-    Ok(resolution)
-}
-
-/// Runs the asynchronous resolver, with a client built only now that the network is needed.
-fn resolve_blocking(items: &[Resource<'_>], found: &Found<'_>, config: &Config) -> anyhow::Result<Resolution> {
-    let client = RegistryClient::new(config.registries.clone()).context("setting up the registry client")?;
-    block_on(resolve(items, found, config, &client)).context("starting the async runtime")
+    Ok(engine::process(list.function_config().as_slice(), &[Source::of_list(list)])?.unwrap_or_else(|errors| {
+        let results = errors.iter().map(|error| FnResult::new(Severity::Error, error.to_string())).collect();
+        Resolution { results, ..Resolution::default() }
+    }))
 }

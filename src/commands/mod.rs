@@ -3,4 +3,7 @@
 //! [`run`](crate::run), which prints them once.
 
 pub mod function;
+pub mod plugin;
+pub mod render;
 pub mod select;
+pub mod update;

@@ -3,6 +3,7 @@
 use serde::Deserialize;
 
 use crate::policy::{PolicySpec, RuleSpec};
+use crate::registry::{CredentialSource, HostSettings, Platform, parse_duration};
 use crate::resource_list::Resource;
 
 use super::resolved::{DEFAULT_NAMESPACE, Places, PolicyInput, flux_field_name};
@@ -26,6 +27,10 @@ struct Spec {
     pin_digests_exclude: Vec<String>,
     #[serde(default)]
     on_error: OnError,
+    /// How long the registry work may take in all: `90s`, `5m`.
+    timeout: Option<String>,
+    /// How many repositories are resolved at once.
+    concurrency: Option<usize>,
 }
 
 #[derive(Deserialize)]
@@ -39,6 +44,8 @@ struct PolicyEntry {
     exclusion_list: Option<Vec<String>>,
     #[serde(default)]
     digest_reflection_policy: DigestReflection,
+    /// `os/arch[/variant]`: write that platform's manifest digest instead of the index's.
+    platform: Option<String>,
 }
 
 /// `policy:` with exactly one of its three keys, as Flux's ImagePolicy has it.
@@ -71,11 +78,36 @@ pub(super) struct FilterTags {
 }
 
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct Registry {
     host: String,
     #[serde(default)]
     insecure: bool,
+    ca_file: Option<std::path::PathBuf>,
+    page_size: Option<u32>,
+    requests_per_second: Option<f64>,
+    #[serde(default)]
+    credentials: Credentials,
+}
+
+/// `registries[].credentials`.
+#[derive(Deserialize, Default, Clone, Copy)]
+#[serde(rename_all = "camelCase")]
+enum Credentials {
+    #[default]
+    Auto,
+    Google,
+    Anonymous,
+}
+
+impl From<Credentials> for CredentialSource {
+    fn from(credentials: Credentials) -> Self {
+        match credentials {
+            Credentials::Auto => Self::Auto,
+            Credentials::Google => Self::Google,
+            Credentials::Anonymous => Self::Anonymous,
+        }
+    }
 }
 
 impl Choice {
@@ -119,8 +151,32 @@ pub(super) fn read(resource: &Resource<'_>, config: &mut Config, errors: &mut Ve
     config.pin_digests = spec.pin_digests;
     config.pin_digests_exclude = spec.pin_digests_exclude;
     config.on_error = spec.on_error;
-    for registry in spec.registries {
-        config.registries.entry(registry.host).or_default().insecure |= registry.insecure;
+    if let Some(timeout) = &spec.timeout {
+        match parse_duration(timeout) {
+            Ok(timeout) if !timeout.is_zero() => config.timeout = Some(timeout),
+            Ok(_) => errors.push(ConfigError::new(format!("{object}: spec.timeout"), "must be more than zero")),
+            Err(message) => errors.push(ConfigError::new(format!("{object}: spec.timeout"), message)),
+        }
+    }
+    match spec.concurrency {
+        Some(0) => errors.push(ConfigError::new(format!("{object}: spec.concurrency"), "must be at least 1")),
+        Some(n) => config.concurrency = Some(n),
+        None => {}
+    }
+    for (index, registry) in spec.registries.into_iter().enumerate() {
+        let place = |field: &str| format!("{object}: spec.registries[{index}].{field}");
+        if registry.page_size == Some(0) {
+            errors.push(ConfigError::new(place("pageSize"), "must be at least 1"));
+        }
+        if registry.requests_per_second.is_some_and(|rate| !(rate.is_finite() && rate > 0.0)) {
+            errors.push(ConfigError::new(place("requestsPerSecond"), "must be a number above zero"));
+        }
+        let settings: &mut HostSettings = config.registries.entry(registry.host).or_default();
+        settings.insecure |= registry.insecure;
+        settings.ca_file = registry.ca_file.or(settings.ca_file.take());
+        settings.page_size = registry.page_size.or(settings.page_size);
+        settings.requests_per_second = registry.requests_per_second.or(settings.requests_per_second);
+        settings.credentials = registry.credentials.into();
     }
     for (index, entry) in spec.policies.into_iter().enumerate() {
         let place = format!("{object}: spec.policies[{index}].");
@@ -128,6 +184,13 @@ pub(super) fn read(resource: &Resource<'_>, config: &mut Config, errors: &mut Ve
             Ok(rule) => rule,
             Err(message) => {
                 errors.push(ConfigError::new(format!("{place}policy"), message));
+                continue;
+            }
+        };
+        let platform = match entry.platform.as_deref().map(str::parse::<Platform>).transpose() {
+            Ok(platform) => platform,
+            Err(error) => {
+                errors.push(ConfigError::new(format!("{place}platform"), error.to_string()));
                 continue;
             }
         };
@@ -140,6 +203,8 @@ pub(super) fn read(resource: &Resource<'_>, config: &mut Config, errors: &mut Ve
             spec: policy_spec(rule, entry.filter_tags, entry.exclusion_list),
             digest_reflection: entry.digest_reflection_policy,
         };
-        config.add_policy(input, &Places::in_one_object(place, flux_field_name), errors);
+        if let Some(policy) = config.add_policy(input, &Places::in_one_object(place, flux_field_name), errors) {
+            policy.platform = platform;
+        }
     }
 }

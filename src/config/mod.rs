@@ -27,14 +27,15 @@ fn read_spec<T: serde::de::DeserializeOwned>(resource: &Resource<'_>, object: &s
     })
 }
 
-/// Builds the configuration from a functionConfig (if any) and the items.
+/// Builds the configuration from function configs (the functionConfig, or `update`'s config
+/// files) and the items.
 ///
 /// # Errors
 /// Every problem found, each naming its object and field; the caller turns them into results.
-pub fn load(function_config: Option<&Node>, items: &[Resource<'_>]) -> Result<Config, Vec<ConfigError>> {
+pub fn load(function_configs: &[&Node], items: &[Resource<'_>]) -> Result<Config, Vec<ConfigError>> {
     let mut config = Config::default();
     let mut errors = Vec::new();
-    if let Some(node) = function_config {
+    for node in function_configs.iter().copied() {
         let resource = Resource::new(node);
         match (resource.api_version(), resource.kind()) {
             (_, Some("ImagePolicyConfig")) => image_policy_config::read(&resource, &mut config, &mut errors),

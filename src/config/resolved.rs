@@ -2,12 +2,13 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
+use std::time::Duration;
 
 use serde::Deserialize;
 
 use crate::image::{ImageRef, Repository, parse_repository};
 use crate::policy::{PolicySpec, RuleSpec, TagPolicy};
-use crate::registry::RegistrySettings;
+use crate::registry::{HostSettings, Platform};
 
 use super::ConfigError;
 
@@ -67,6 +68,8 @@ pub struct Policy {
     pub rule: String,
     /// Whether a digest is written.
     pub digest_reflection: DigestReflection,
+    /// The platform whose manifest digest is written; `None`: the index digest.
+    pub platform: Option<Platform>,
 }
 
 /// Everything the engine needs to know besides the resources.
@@ -75,7 +78,11 @@ pub struct Config {
     /// Policies by reference.
     pub policies: BTreeMap<PolicyRef, Policy>,
     /// Per-registry settings by host.
-    pub registries: HashMap<String, RegistrySettings>,
+    pub registries: HashMap<String, HostSettings>,
+    /// How long the registry work of a run may take in all (`spec.timeout`); `None`: the default.
+    pub timeout: Option<Duration>,
+    /// How many repositories are resolved at once (`spec.concurrency`); `None`: the default.
+    pub concurrency: Option<usize>,
     /// Update every container image of a policy's repository, markers or not.
     pub match_images: bool,
     /// Give every container image without a digest the digest of its current tag.
@@ -120,27 +127,36 @@ pub(super) struct PolicyInput {
 }
 
 impl Config {
-    /// Compiles and adds a policy; errors are reported at `places`.
-    pub(super) fn add_policy(&mut self, input: PolicyInput, places: &Places, errors: &mut Vec<ConfigError>) {
+    /// Compiles and adds a policy; errors are reported at `places`. Returns the policy added,
+    /// for source-specific fields.
+    pub(super) fn add_policy(
+        &mut self,
+        input: PolicyInput,
+        places: &Places,
+        errors: &mut Vec<ConfigError>,
+    ) -> Option<&mut Policy> {
         let repository = match check_image(&input.image) {
             Ok(repository) => repository,
-            Err(message) => return errors.push(ConfigError::new(places.image.clone(), message)),
+            Err(message) => {
+                errors.push(ConfigError::new(places.image.clone(), message));
+                return None;
+            }
         };
         let tags = match TagPolicy::compile(&input.spec) {
             Ok(tags) => tags,
             Err(invalid) => {
                 let prefix = if invalid.field == "exclusionList" { &places.repository } else { &places.policy };
-                return errors.push(ConfigError::new(
-                    format!("{prefix}{}", (places.field_name)(invalid.field)),
-                    invalid.message,
-                ));
+                errors
+                    .push(ConfigError::new(format!("{prefix}{}", (places.field_name)(invalid.field)), invalid.message));
+                return None;
             }
         };
         if self.policies.contains_key(&input.reference) {
-            return errors.push(ConfigError::new(
+            errors.push(ConfigError::new(
                 places.policy.trim_end_matches('.'),
                 format!("policy `{}` is defined twice", input.reference),
             ));
+            return None;
         }
         let rule = describe(&input.spec.rule);
         let policy = Policy {
@@ -150,8 +166,9 @@ impl Config {
             tags,
             rule,
             digest_reflection: input.digest_reflection,
+            platform: None,
         };
-        self.policies.insert(input.reference, policy);
+        Some(self.policies.entry(input.reference).or_insert(policy))
     }
 
     /// Marks `host` as plain HTTP.

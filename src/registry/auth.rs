@@ -1,21 +1,29 @@
 //! Registry authentication: `WWW-Authenticate` challenges, the bearer token flow of the
-//! distribution token spec, the token cache, and the seam where credentials come from.
+//! distribution token spec, and the token cache.
 //!
-//! Today every request is anonymous: a registry that answers `401` with a `Bearer` challenge
-//! gets a pull token from its realm with no credentials. Basic auth, Docker `config.json`,
-//! credential helpers and cloud credentials will be new [`Credentials`] variants returned by
-//! [`Credentials::for_host`]; the token request already routes through
-//! [`Credentials::apply`].
+//! A registry that answers `401` with a `Bearer` challenge gets a token request to its realm:
+//! anonymous, with basic credentials (`GET` + `Authorization: Basic`), or with an identity
+//! token through the OAuth2 refresh-token exchange (`POST` of
+//! `grant_type=refresh_token&refresh_token=..&service=..&scope=..`), as Docker does for ACR and
+//! for `identitytoken` entries. Credentials only go to an `https` realm, or to one on a host
+//! marked insecure. Where credentials come from is `credentials.rs`.
 
 use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use reqwest::header::{ACCEPT, HeaderValue};
+use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderValue};
 use reqwest::{Method, Request, StatusCode, Url};
 
-use crate::registry::client::RegistryClient;
+use crate::registry::client::{RegistryClient, SendError};
+use crate::registry::credentials::Credentials;
 use crate::registry::error::{body_excerpt, detail_suffix, truncate};
+use crate::registry::stats::RequestKind;
+
+/// The OAuth2 `client_id` sent with a refresh-token exchange.
+const CLIENT_ID: &str = "imgpolicy";
+/// How long a basic `Authorization` value stays cached: the whole run.
+const FOREVER: Duration = Duration::from_secs(365 * 24 * 3600);
 
 /// Token lifetime when the token endpoint does not say (the token spec's default).
 const DEFAULT_TOKEN_LIFETIME: Duration = Duration::from_secs(60);
@@ -64,6 +72,20 @@ pub enum TokenError {
     Missing {
         /// The token endpoint.
         realm: String,
+    },
+    /// The realm is plain HTTP on a host not marked insecure: credentials are not sent there.
+    #[error(
+        "token endpoint `{realm}` is not HTTPS; credentials are only sent over HTTPS (or to a host marked `insecure`)"
+    )]
+    InsecureRealm {
+        /// The token endpoint.
+        realm: String,
+    },
+    /// The run's deadline passed before a token came.
+    #[error("the deadline of {timeout:?} passed")]
+    Deadline {
+        /// The run's timeout.
+        timeout: Duration,
     },
 }
 
@@ -237,37 +259,6 @@ impl<'a> Cursor<'a> {
     }
 }
 
-/// Credentials for one registry host.
-///
-/// Only anonymous access exists today. Basic credentials, Docker `config.json` entries
-/// (auths, `credsStore`, `credHelpers`, identity tokens) and cloud credentials become variants
-/// here; `Debug` must keep redacting them.
-#[derive(Debug)]
-pub(crate) enum Credentials {
-    /// No credentials: tokens are requested anonymously.
-    Anonymous,
-}
-
-impl Credentials {
-    /// The credentials to present for `api_host`.
-    ///
-    /// The seam for credential sources: settings, `config.json` and helpers will be consulted
-    /// here, in that order.
-    pub(crate) fn for_host(_api_host: &str) -> Self {
-        Self::Anonymous
-    }
-
-    /// Adds these credentials to a token request.
-    ///
-    /// Credentials must only go to an `https` realm (or one on a host marked insecure): the
-    /// realm comes from the registry's challenge.
-    fn apply(&self, _request: &mut Request) {
-        match self {
-            Self::Anonymous => {}
-        }
-    }
-}
-
 /// A bearer token ready to send, with its expiry.
 pub(crate) struct Token {
     /// `Bearer <token>`, marked sensitive so it is redacted from `Debug` output.
@@ -309,6 +300,11 @@ impl TokenCache {
         let mut tokens = self.tokens.lock().unwrap_or_else(PoisonError::into_inner);
         tokens.insert((host.to_owned(), scope.to_owned()), token);
     }
+
+    /// Stores an `Authorization` value that does not expire during a run (basic credentials).
+    pub(crate) fn insert_forever(&self, host: &str, scope: &str, header: HeaderValue) {
+        self.insert(host, scope, Token { header, expires: Instant::now() + FOREVER });
+    }
 }
 
 /// The token request URL: `realm?service=..&scope=..`.
@@ -344,6 +340,31 @@ fn parse_token(realm: &str, body: &[u8], now: Instant) -> Result<Token, TokenErr
     Ok(Token { header, expires: now + lifetime.saturating_sub(EXPIRY_MARGIN) })
 }
 
+/// The form body of an OAuth2 refresh-token exchange.
+fn refresh_form(challenge: &BearerChallenge, scope: &str, refresh_token: &str) -> String {
+    let mut pairs = vec![("grant_type", "refresh_token")];
+    if let Some(service) = &challenge.service {
+        pairs.push(("service", service));
+    }
+    pairs.extend([("scope", scope), ("client_id", CLIENT_ID), ("refresh_token", refresh_token)]);
+    pairs
+        .iter()
+        .map(|(name, value)| format!("{}={}", form_encode(name), form_encode(value)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// `application/x-www-form-urlencoded` encoding of one name or value.
+fn form_encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'*' | b'-' | b'.' | b'_' => char::from(b).to_string(),
+            b' ' => "+".to_owned(),
+            b => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
 impl RegistryClient {
     /// Gets a token for `scope` from the challenge's realm, presenting `credentials`.
     pub(crate) async fn fetch_token(
@@ -355,13 +376,33 @@ impl RegistryClient {
         let url = token_url(challenge, scope)?;
         // Messages name the realm without the query we added.
         let realm = truncate(&challenge.realm, 200);
-        let mut request = Request::new(Method::GET, url);
+        if !credentials.is_anonymous() && !self.may_send_credentials(&url) {
+            return Err(TokenError::InsecureRealm { realm });
+        }
+        let mut request = match credentials {
+            Credentials::IdentityToken(refresh_token) => {
+                let mut post =
+                    Url::parse(&challenge.realm).map_err(|_| TokenError::InvalidRealm { realm: realm.clone() })?;
+                post.set_fragment(None);
+                let mut request = Request::new(Method::POST, post);
+                let form = refresh_form(challenge, scope, refresh_token.expose());
+                request
+                    .headers_mut()
+                    .insert(CONTENT_TYPE, HeaderValue::from_static("application/x-www-form-urlencoded"));
+                *request.body_mut() = Some(form.into());
+                request
+            }
+            Credentials::Anonymous | Credentials::Basic { .. } => {
+                let mut request = Request::new(Method::GET, url);
+                credentials.apply(&mut request);
+                request
+            }
+        };
         request.headers_mut().insert(ACCEPT, HeaderValue::from_static("application/json"));
-        credentials.apply(&mut request);
-        let response = self
-            .send(request)
-            .await
-            .map_err(|source| TokenError::Connect { realm: realm.clone(), source: source.without_url() })?;
+        let response = self.send(request, RequestKind::Token).await.map_err(|error| match error {
+            SendError::Http(source) => TokenError::Connect { realm: realm.clone(), source: source.without_url() },
+            SendError::Deadline(timeout) => TokenError::Deadline { timeout },
+        })?;
         let status = response.status();
         let body = response
             .bytes()
@@ -498,6 +539,17 @@ mod tests {
         let stale = parse_token("r", br#"{"token":"b","expires_in":5}"#, now).expect("token");
         cache.insert("h", "s", stale);
         assert!(cache.get("h", "s").is_none());
+    }
+
+    #[test]
+    fn refresh_form_encodes_everything() {
+        let challenge =
+            BearerChallenge { realm: "https://r.example/oauth2/token".into(), service: Some("r.example".into()) };
+        assert_eq!(
+            refresh_form(&challenge, "repository:a/b:pull", "t+k=n&x"),
+            "grant_type=refresh_token&service=r.example&scope=repository%3Aa%2Fb%3Apull&client_id=imgpolicy\
+             &refresh_token=t%2Bk%3Dn%26x"
+        );
     }
 
     #[test]

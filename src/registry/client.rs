@@ -1,58 +1,90 @@
-//! The shared registry client: per-host settings, the HTTP client, and the one path every
-//! request takes (`send`), with bearer-token authorisation on top of it (`fetch`).
+//! The shared registry client: per-host settings, the HTTP clients, and the one path every
+//! request takes (`send`: deadline, rate limit, retries, counting), with authorisation on top
+//! of it (`fetch`: cached tokens, bearer and basic challenges, credentials per host).
 //!
-//! Operations live next to their concept (`tags.rs`, `digest.rs`) as further `impl` blocks on
-//! [`RegistryClient`]; this file owns what they share.
+//! Operations live next to their concept (`tags.rs`, `digest.rs`, `auth.rs`) as further
+//! `impl` blocks on [`RegistryClient`]; this file owns what they share.
 
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use reqwest::header::{ACCEPT, AUTHORIZATION, HeaderValue, WWW_AUTHENTICATE};
 use reqwest::{Method, Request, Response, StatusCode, Url};
 
-use crate::registry::auth::{self, Credentials, TokenCache};
+use crate::registry::auth::{self, TokenCache, TokenError};
+use crate::registry::credentials::{self, Credentials, Environment};
 use crate::registry::error::{RegistryError, body_excerpt};
+use crate::registry::retry;
+use crate::registry::settings::{ClientLimits, CredentialSource, HostSettings};
+use crate::registry::stats::{Counters, RequestCounts, RequestKind};
 
-/// Whole-request timeout, body included: a registry that stalls fails the run instead of hanging it.
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
-/// Connection timeout, shorter so an unreachable host is reported quickly.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// The host that serves Docker Hub's registry API.
 const DOCKER_HUB_API_HOST: &str = "registry-1.docker.io";
-
-/// How to talk to one registry host.
-///
-/// The default is HTTPS with the system's trust roots and no credentials.
-#[derive(Clone, Debug, Default)]
-pub struct RegistrySettings {
-    /// Use plain HTTP instead of HTTPS (local and test registries).
-    pub insecure: bool,
-}
+/// The token-cache scope under which a host's basic `Authorization` value is kept.
+const BASIC_SCOPE: &str = "";
+/// How long the default metadata host (`metadata.google.internal`) may take: off GCE it does
+/// not resolve, and that must not slow a run down.
+const METADATA_PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// A client for OCI registries, shared by a whole run.
 ///
-/// Cheap to clone: clones share the HTTP connection pool and the token cache.
+/// Cheap to clone: clones share the HTTP connection pools, the token and credential caches,
+/// the rate limiters and the request counts. [`RegistryClient::with_deadline`] gives a clone
+/// whose requests all end by a point in time.
 #[derive(Clone)]
 pub struct RegistryClient {
     inner: Arc<Inner>,
+    /// When every request of this clone must be done, and the timeout it came from.
+    deadline: Option<(Instant, Duration)>,
 }
 
 /// What clones of a [`RegistryClient`] share.
 struct Inner {
+    /// The client for hosts without a CA file of their own.
     http: reqwest::Client,
-    /// Settings keyed by `host[:port]` as the user wrote it.
-    settings: HashMap<String, RegistrySettings>,
+    /// Clients that also trust a host's `caFile`, by request authority (`host[:port]`).
+    host_http: HashMap<String, reqwest::Client>,
+    /// Settings by host as the user wrote it, and by API host (`registry-1.docker.io`).
+    hosts: HashMap<String, HostSettings>,
+    limits: ClientLimits,
     tokens: TokenCache,
+    /// One token fetch at a time per (API host, scope): concurrent requests wait for it.
+    token_locks: Mutex<HashMap<(String, String), Arc<tokio::sync::Mutex<()>>>>,
+    /// Credentials per registry host, looked up once.
+    credentials: Mutex<HashMap<String, Arc<tokio::sync::OnceCell<Credentials>>>>,
+    /// The next free slot per rate-limited authority.
+    pacers: HashMap<String, Pacer>,
+    env: Environment,
+    counters: Counters,
+}
+
+/// Spaces requests to one host `interval` apart.
+struct Pacer {
+    interval: Duration,
+    next: tokio::sync::Mutex<Instant>,
 }
 
 impl fmt::Debug for RegistryClient {
     // Hand-written so that no token can ever reach a log through `{:?}`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RegistryClient").field("settings", &self.inner.settings).finish_non_exhaustive()
+        f.debug_struct("RegistryClient").field("hosts", &self.inner.hosts).finish_non_exhaustive()
     }
 }
+
+/// Why `send` returned no response.
+#[derive(Debug)]
+pub(crate) enum SendError {
+    /// The request failed (after any retries).
+    Http(reqwest::Error),
+    /// The run's deadline passed; the timeout it came from.
+    Deadline(Duration),
+}
+
+/// How many attempts a response took, kept in its extensions.
+#[derive(Clone, Copy)]
+struct Attempts(u32);
 
 /// One repository on one registry, as requests address it.
 #[derive(Debug)]
@@ -85,6 +117,19 @@ impl Endpoint {
     pub(crate) fn connect_error(&self, source: reqwest::Error) -> RegistryError {
         RegistryError::Connect { registry: self.registry.clone(), repository: self.repository.clone(), source }
     }
+
+    /// The [`RegistryError`] for a request that got no response.
+    pub(crate) fn send_error(&self, error: SendError) -> RegistryError {
+        match error {
+            SendError::Http(source) => self.connect_error(source),
+            SendError::Deadline(timeout) => self.deadline_error(timeout),
+        }
+    }
+
+    /// Builds a [`RegistryError::Deadline`] for this endpoint.
+    pub(crate) fn deadline_error(&self, timeout: Duration) -> RegistryError {
+        RegistryError::Deadline { registry: self.registry.clone(), repository: self.repository.clone(), timeout }
+    }
 }
 
 /// `METHOD /path?query` of a request, for messages (never includes headers).
@@ -95,26 +140,97 @@ pub(crate) fn describe(method: &Method, url: &Url) -> String {
     }
 }
 
+/// `host[:port]` of a URL, as settings are keyed (the default port left out).
+pub(crate) fn authority(url: &Url) -> String {
+    match (url.host_str(), url.port()) {
+        (Some(host), Some(port)) => format!("{host}:{port}"),
+        (Some(host), None) => host.to_owned(),
+        (None, _) => String::new(),
+    }
+}
+
 impl RegistryClient {
     /// Builds a client with settings per registry host (`host[:port]`, as written in image
-    /// references; `docker.io` for Docker Hub).
+    /// references; `docker.io` for Docker Hub), the default limits, and credentials from the
+    /// process environment (`DOCKER_CONFIG`, `REGISTRY_AUTH_FILE`, `GCE_METADATA_HOST`, ...).
     ///
-    /// Hosts without settings get the defaults (HTTPS, anonymous).
+    /// Hosts without settings get the defaults (HTTPS, credentials from the usual places).
     ///
     /// # Errors
     ///
-    /// [`RegistryError::Client`] if the TLS backend cannot be set up.
-    pub fn new(settings: HashMap<String, RegistrySettings>) -> Result<Self, RegistryError> {
+    /// [`RegistryError::Client`] if the TLS backend cannot be set up, [`RegistryError::CaFile`]
+    /// if a host's `caFile` cannot be read or holds no certificate.
+    pub fn new<S: Into<HostSettings>>(settings: HashMap<String, S>) -> Result<Self, RegistryError> {
+        Self::with_limits(settings, ClientLimits::default())
+    }
+
+    /// As [`RegistryClient::new`], with explicit timeouts, retry counts and backoff.
+    ///
+    /// # Errors
+    ///
+    /// As [`RegistryClient::new`].
+    pub fn with_limits<S: Into<HostSettings>>(
+        settings: HashMap<String, S>,
+        limits: ClientLimits,
+    ) -> Result<Self, RegistryError> {
         // reqwest is built with `rustls-no-provider`: it uses the process-wide provider. Installing
         // fails harmlessly when one is already installed (a second client, or the binary did it).
         let _ = rustls::crypto::ring::default_provider().install_default();
-        let http = reqwest::Client::builder()
-            .user_agent(concat!("imgpolicy/", env!("CARGO_PKG_VERSION")))
-            .timeout(REQUEST_TIMEOUT)
-            .connect_timeout(CONNECT_TIMEOUT)
-            .build()
-            .map_err(RegistryError::Client)?;
-        Ok(Self { inner: Arc::new(Inner { http, settings, tokens: TokenCache::default() }) })
+        let builder = || {
+            reqwest::Client::builder()
+                .user_agent(concat!("imgpolicy/", env!("CARGO_PKG_VERSION")))
+                .timeout(limits.request_timeout)
+                .connect_timeout(limits.connect_timeout)
+        };
+        let http = builder().build().map_err(RegistryError::Client)?;
+        let mut hosts = HashMap::new();
+        let mut host_http = HashMap::new();
+        let mut pacers = HashMap::new();
+        for (host, settings) in settings {
+            let settings: HostSettings = settings.into();
+            let api = api_host(&host).to_owned();
+            if let Some(path) = &settings.ca_file {
+                let certificates = read_ca_file(&host, path)?;
+                let client = builder().tls_certs_merge(certificates).build().map_err(RegistryError::Client)?;
+                host_http.insert(api.clone(), client);
+            }
+            if let Some(rate) = settings.requests_per_second.filter(|rate| rate.is_finite() && *rate > 0.0) {
+                let interval = Duration::from_secs_f64(1.0 / rate);
+                pacers.insert(api.clone(), Pacer { interval, next: tokio::sync::Mutex::new(Instant::now()) });
+            }
+            hosts.insert(api.clone(), settings.clone());
+            hosts.insert(host, settings);
+        }
+        let inner = Inner {
+            http,
+            host_http,
+            hosts,
+            limits,
+            tokens: TokenCache::default(),
+            token_locks: Mutex::default(),
+            credentials: Mutex::default(),
+            pacers,
+            env: Environment::from_process(),
+            counters: Counters::default(),
+        };
+        Ok(Self { inner: Arc::new(inner), deadline: None })
+    }
+
+    /// A clone whose requests must all be done within `timeout` from now; after that they fail
+    /// with [`RegistryError::Deadline`] instead of being sent or retried.
+    #[must_use]
+    pub fn with_deadline(&self, timeout: Duration) -> Self {
+        Self { inner: Arc::clone(&self.inner), deadline: Some((Instant::now() + timeout, timeout)) }
+    }
+
+    /// The requests this client (and its clones) has sent so far, by kind.
+    pub fn request_counts(&self) -> RequestCounts {
+        self.inner.counters.snapshot()
+    }
+
+    /// The settings of `host` (as written, or an API host), or the defaults.
+    pub(crate) fn settings(&self, host: &str) -> HostSettings {
+        self.inner.hosts.get(host).cloned().unwrap_or_default()
     }
 
     /// Resolves `host` and `repository` to the URLs requests use, validating both.
@@ -130,11 +246,7 @@ impl RegistryClient {
             });
         }
         let api_host = api_host(host);
-        let settings = self.inner.settings.get(host).or_else(|| self.inner.settings.get(api_host));
-        let scheme = match settings {
-            Some(settings) if settings.insecure => "http",
-            _ => "https",
-        };
+        let scheme = if self.settings(host).insecure || self.settings(api_host).insecure { "http" } else { "https" };
         let base = Url::parse(&format!("{scheme}://{api_host}/v2/{repository}/")).map_err(|_| invalid_host())?;
         if base.host_str().is_none() || base.path() != format!("/v2/{repository}/") {
             return Err(invalid_host());
@@ -147,54 +259,151 @@ impl RegistryClient {
         })
     }
 
-    /// Sends one request and returns whatever the server answered.
-    ///
-    /// Every request of this module goes through here, token requests included: this is where
-    /// retries with backoff (5xx, 429 with `Retry-After`) and request limits belong.
-    pub(crate) async fn send(&self, request: Request) -> Result<Response, reqwest::Error> {
-        self.inner.http.execute(request).await
+    /// Time left before the deadline; `Err` once it has passed.
+    fn remaining(&self) -> Result<Duration, SendError> {
+        match self.deadline {
+            None => Ok(Duration::MAX),
+            Some((at, timeout)) => at
+                .checked_duration_since(Instant::now())
+                .filter(|left| !left.is_zero())
+                .ok_or(SendError::Deadline(timeout)),
+        }
     }
 
-    /// Sends a request to `endpoint` with a pull token when the registry asks for one, and
-    /// turns a non-success status into [`RegistryError::Status`].
+    /// Sends one request and returns whatever the server answered at last.
     ///
-    /// A cached token for the host and scope is sent up front; on `401` with a `Bearer`
-    /// challenge a fresh token is fetched, cached, and the request is sent once more.
+    /// Every request of this module goes through here, token requests included. Each attempt
+    /// waits for the host's rate limit and ends by the deadline; `408`, `429`, `5xx` and
+    /// requests without a response are sent again after a backoff (or `Retry-After`), up to
+    /// the configured attempts. The last answer is returned, whatever its status.
+    pub(crate) async fn send(&self, request: Request, kind: RequestKind) -> Result<Response, SendError> {
+        self.send_attempts(request, kind, self.inner.limits.attempts).await
+    }
+
+    /// [`RegistryClient::send`] with at most `attempts` attempts.
+    pub(crate) async fn send_attempts(
+        &self,
+        request: Request,
+        kind: RequestKind,
+        attempts: u32,
+    ) -> Result<Response, SendError> {
+        self.inner.counters.request(kind);
+        let host = authority(request.url());
+        let http = self.inner.host_http.get(&host).unwrap_or(&self.inner.http);
+        let limits = &self.inner.limits;
+        let mut request = Some(request);
+        let mut attempt = 1;
+        loop {
+            let Some(current) = request.take() else {
+                unreachable!("a request is put back before every further attempt")
+            };
+            // Our requests have no streaming bodies, so they can always be cloned; one that
+            // could not be is simply not retried.
+            request = current.try_clone();
+            let mut current = current;
+            let remaining = self.remaining()?;
+            *current.timeout_mut() = Some(current.timeout().copied().unwrap_or(limits.request_timeout).min(remaining));
+            self.pace(&host).await?;
+            let outcome = http.execute(current).await;
+            let retryable = match &outcome {
+                Ok(response) if retry::is_retryable_status(response.status()) => Some(Some(response.headers())),
+                Ok(_) => None,
+                Err(error) if retry::is_retryable_error(error) => Some(None),
+                Err(_) => None,
+            };
+            let wait = match retryable {
+                Some(headers) if attempt < attempts && request.is_some() => {
+                    Some(retry::delay(attempt - 1, headers, limits.backoff, limits.max_backoff))
+                }
+                _ => None,
+            };
+            match wait {
+                // Give up early when the wait would outlast the deadline: the last answer says more.
+                Some(wait) if wait < self.remaining()? => {
+                    drop(outcome);
+                    tokio::time::sleep(wait).await;
+                    self.inner.counters.retry();
+                    attempt += 1;
+                }
+                _ => {
+                    if outcome.as_ref().is_err_and(reqwest::Error::is_timeout) {
+                        // A timeout cut short by the deadline is the deadline's failure.
+                        self.remaining()?;
+                    }
+                    return outcome
+                        .map(|mut response| {
+                            response.extensions_mut().insert(Attempts(attempt));
+                            response
+                        })
+                        .map_err(SendError::Http);
+                }
+            }
+        }
+    }
+
+    /// Waits for `host`'s next free request slot, if it is rate limited.
+    async fn pace(&self, host: &str) -> Result<(), SendError> {
+        let Some(pacer) = self.inner.pacers.get(host) else {
+            return Ok(());
+        };
+        let start = {
+            let mut next = pacer.next.lock().await;
+            let start = (*next).max(Instant::now());
+            *next = start + pacer.interval;
+            start
+        };
+        let wait = start.saturating_duration_since(Instant::now());
+        if wait >= self.remaining()? {
+            return Err(SendError::Deadline(self.deadline.map_or(Duration::ZERO, |(_, timeout)| timeout)));
+        }
+        tokio::time::sleep(wait).await;
+        Ok(())
+    }
+
+    /// Sends a request to `endpoint`, authorised as the registry asks, and turns a non-success
+    /// status into [`RegistryError::Status`].
+    ///
+    /// A cached token (or basic value) for the host and scope is sent up front. On `401`: a
+    /// `Bearer` challenge gets a token from its realm (with the host's credentials, if any),
+    /// a `Basic` challenge gets the host's credentials; then the request is sent once more.
     pub(crate) async fn fetch(
         &self,
         endpoint: &Endpoint,
         method: Method,
         url: Url,
         accept: &'static str,
+        kind: RequestKind,
     ) -> Result<Response, RegistryError> {
         let scope = endpoint.pull_scope();
-        let cached = self.inner.tokens.get(&endpoint.api_host, &scope);
+        let tokens = &self.inner.tokens;
+        let cached = tokens.get(&endpoint.api_host, &scope).or_else(|| tokens.get(&endpoint.api_host, BASIC_SCOPE));
         let request = build_request(&method, &url, accept, cached.as_ref());
-        let mut response = self.send(request).await.map_err(|e| endpoint.connect_error(e))?;
+        let mut response = self.send(request, kind).await.map_err(|e| endpoint.send_error(e))?;
 
         if response.status() == StatusCode::UNAUTHORIZED {
-            let challenge = response
+            let challenges: Vec<_> = response
                 .headers()
                 .get_all(WWW_AUTHENTICATE)
                 .iter()
                 .filter_map(|value| value.to_str().ok())
                 .flat_map(auth::parse_challenges)
-                .find_map(|challenge| challenge.bearer());
-            // Without a bearer challenge (e.g. `Basic`) there is nothing an anonymous client can
-            // answer; credentials will slot in here.
-            if let Some(challenge) = challenge {
-                let credentials = Credentials::for_host(&endpoint.api_host);
-                let token = self.fetch_token(&challenge, &scope, &credentials).await.map_err(|source| {
-                    RegistryError::Token {
-                        registry: endpoint.registry.clone(),
-                        repository: endpoint.repository.clone(),
-                        source,
-                    }
-                })?;
-                let header = token.header.clone();
-                self.inner.tokens.insert(&endpoint.api_host, &scope, token);
+                .collect();
+            let header = if let Some(challenge) = challenges.iter().find_map(auth::Challenge::bearer) {
+                Some(self.bearer_token(endpoint, &challenge, &scope, cached.as_ref()).await?)
+            } else if challenges.iter().any(|c| c.scheme.eq_ignore_ascii_case("basic")) {
+                // Basic-only registries: send the host's credentials, if it has any.
+                let header = self.credentials(endpoint).await?.basic_header();
+                if let Some(header) = &header {
+                    tokens.insert_forever(&endpoint.api_host, BASIC_SCOPE, header.clone());
+                }
+                header.filter(|header| Some(header) != cached.as_ref())
+            } else {
+                None
+            };
+            if let Some(header) = header {
+                self.inner.counters.challenged(kind);
                 let request = build_request(&method, &url, accept, Some(&header));
-                response = self.send(request).await.map_err(|e| endpoint.connect_error(e))?;
+                response = self.send(request, kind).await.map_err(|e| endpoint.send_error(e))?;
             }
         }
 
@@ -202,6 +411,7 @@ impl RegistryClient {
             return Ok(response);
         }
         let status = response.status();
+        let attempts = response.extensions().get::<Attempts>().map_or(1, |a| a.0);
         // The body is only for the message: if it cannot be read, report the status alone.
         let body = response.text().await.unwrap_or_default();
         Err(RegistryError::Status {
@@ -209,9 +419,172 @@ impl RegistryClient {
             repository: endpoint.repository.clone(),
             request: describe(&method, &url),
             status,
+            attempts,
             detail: body_excerpt(&body),
         })
     }
+
+    /// A bearer token for `scope`: from the cache, or fetched once even when many requests ask
+    /// at the same time. `rejected` is the value the registry just refused, never reused.
+    async fn bearer_token(
+        &self,
+        endpoint: &Endpoint,
+        challenge: &auth::BearerChallenge,
+        scope: &str,
+        rejected: Option<&HeaderValue>,
+    ) -> Result<HeaderValue, RegistryError> {
+        let key = (endpoint.api_host.clone(), scope.to_owned());
+        let lock = {
+            let mut locks = self.inner.token_locks.lock().unwrap_or_else(PoisonError::into_inner);
+            Arc::clone(locks.entry(key).or_default())
+        };
+        let _guard = lock.lock().await;
+        if let Some(token) = self.inner.tokens.get(&endpoint.api_host, scope).filter(|t| Some(t) != rejected) {
+            return Ok(token);
+        }
+        let credentials = self.credentials(endpoint).await?;
+        let token = self.fetch_token(challenge, scope, &credentials).await.map_err(|source| match source {
+            TokenError::Deadline { timeout } => endpoint.deadline_error(timeout),
+            source => RegistryError::Token {
+                registry: endpoint.registry.clone(),
+                repository: endpoint.repository.clone(),
+                source,
+            },
+        })?;
+        let header = token.header.clone();
+        self.inner.tokens.insert(&endpoint.api_host, scope, token);
+        Ok(header)
+    }
+
+    /// The credentials for `endpoint`'s registry, looked up once per host and run.
+    async fn credentials(&self, endpoint: &Endpoint) -> Result<Credentials, RegistryError> {
+        let cell = {
+            let mut cells = self.inner.credentials.lock().unwrap_or_else(PoisonError::into_inner);
+            Arc::clone(cells.entry(endpoint.registry.clone()).or_default())
+        };
+        cell.get_or_try_init(|| self.lookup_credentials(&endpoint.registry))
+            .await
+            .cloned()
+            .map_err(|source| RegistryError::Credentials { registry: endpoint.registry.clone(), source })
+    }
+
+    /// Looks up credentials for `host`: config files and helpers, then Google's sources for
+    /// Google hosts; anonymous when nothing applies.
+    async fn lookup_credentials(&self, host: &str) -> Result<Credentials, credentials::CredentialError> {
+        let settings = self.settings(host);
+        if settings.credentials == CredentialSource::Anonymous {
+            return Ok(Credentials::Anonymous);
+        }
+        let inner = Arc::clone(&self.inner);
+        let owned_host = host.to_owned();
+        let found = tokio::task::spawn_blocking(move || {
+            credentials::from_config_files(&inner.env, &owned_host, inner.limits.helper_timeout, || {
+                inner.counters.helper();
+            })
+        })
+        .await
+        .map_err(|_| credentials::CredentialError::Helper {
+            program: "credential lookup".to_owned(),
+            server: host.to_owned(),
+            reason: "the lookup thread failed".to_owned(),
+        })??;
+        if let Some(found) = found {
+            return Ok(found);
+        }
+        let google = settings.credentials == CredentialSource::Google;
+        if google || credentials::is_google_host(host) {
+            return self.google_credentials(host, google).await;
+        }
+        Ok(Credentials::Anonymous)
+    }
+
+    /// `oauth2accesstoken` + an access token from the metadata server or `gcloud`. When
+    /// neither gives one: an error if the host was configured as Google (`required`), else
+    /// anonymous access (public repositories).
+    async fn google_credentials(
+        &self,
+        host: &str,
+        required: bool,
+    ) -> Result<Credentials, credentials::CredentialError> {
+        let metadata_first = self.inner.env.metadata_host.is_some();
+        let mut reasons = Vec::new();
+        for use_metadata in [metadata_first, !metadata_first] {
+            let token = if use_metadata { self.metadata_token().await } else { self.gcloud_token().await };
+            match token {
+                Ok(token) => {
+                    return Ok(Credentials::Basic { username: credentials::GOOGLE_USER.to_owned(), password: token });
+                }
+                Err(reason) => reasons.push(reason),
+            }
+        }
+        if required {
+            Err(credentials::CredentialError::Google { host: host.to_owned(), reason: reasons.join("; ") })
+        } else {
+            Ok(Credentials::Anonymous)
+        }
+    }
+
+    /// An access token from the GCE metadata server (`$GCE_METADATA_HOST` if set).
+    async fn metadata_token(&self) -> Result<credentials::Secret, String> {
+        #[derive(serde::Deserialize)]
+        struct MetadataToken {
+            access_token: String,
+        }
+        let url = self.inner.env.metadata_token_url();
+        let failed = |reason: &str| format!("metadata server `{url}`: {reason}");
+        let parsed = Url::parse(&url).map_err(|_| failed("invalid URL"))?;
+        let mut request = Request::new(Method::GET, parsed);
+        request.headers_mut().insert("metadata-flavor", HeaderValue::from_static("Google"));
+        let attempts = if self.inner.env.metadata_host.is_some() {
+            self.inner.limits.attempts
+        } else {
+            *request.timeout_mut() = Some(METADATA_PROBE_TIMEOUT);
+            1
+        };
+        let response =
+            self.send_attempts(request, RequestKind::Metadata, attempts).await.map_err(|error| match error {
+                SendError::Http(_) => failed("no answer"),
+                SendError::Deadline(_) => failed("the deadline passed"),
+            })?;
+        if !response.status().is_success() {
+            return Err(failed(&format!("answered `{}`", response.status())));
+        }
+        let body = response.bytes().await.map_err(|_| failed("no answer"))?;
+        let token: MetadataToken = serde_json::from_slice(&body).map_err(|_| failed("sent no access token"))?;
+        if token.access_token.is_empty() {
+            return Err(failed("sent an empty access token"));
+        }
+        Ok(credentials::Secret::new(token.access_token))
+    }
+
+    /// An access token from `gcloud auth print-access-token`, run off the async threads.
+    async fn gcloud_token(&self) -> Result<credentials::Secret, String> {
+        let inner = Arc::clone(&self.inner);
+        tokio::task::spawn_blocking(move || {
+            inner.counters.helper();
+            credentials::gcloud_token(inner.limits.helper_timeout)
+        })
+        .await
+        .map_err(|_| "the `gcloud` thread failed".to_owned())?
+    }
+
+    /// Whether credentials may go to `url` in the clear: it is `https`, or its host is marked
+    /// insecure (a local registry's token server).
+    pub(crate) fn may_send_credentials(&self, url: &Url) -> bool {
+        url.scheme() == "https" || self.settings(&authority(url)).insecure
+    }
+}
+
+/// Reads the CA certificates of `host`'s `caFile`.
+fn read_ca_file(host: &str, path: &std::path::Path) -> Result<Vec<reqwest::Certificate>, RegistryError> {
+    let failed = |reason: String| RegistryError::CaFile { host: host.to_owned(), path: path.to_owned(), reason };
+    let pem = std::fs::read(path).map_err(|error| failed(error.to_string()))?;
+    let certificates =
+        reqwest::Certificate::from_pem_bundle(&pem).map_err(|_| failed("not PEM certificates".into()))?;
+    if certificates.is_empty() {
+        return Err(failed("no certificate in it".to_owned()));
+    }
+    Ok(certificates)
 }
 
 /// Builds a request with an `Accept` header and an optional `Authorization` value.
@@ -227,11 +600,7 @@ fn build_request(method: &Method, url: &Url, accept: &'static str, authorization
 
 /// The host that serves the registry API for `host`: Docker Hub's names map to its API host.
 fn api_host(host: &str) -> &str {
-    if host.eq_ignore_ascii_case("docker.io") || host.eq_ignore_ascii_case("index.docker.io") {
-        DOCKER_HUB_API_HOST
-    } else {
-        host
-    }
+    if credentials::is_docker_hub(host) { DOCKER_HUB_API_HOST } else { host }
 }
 
 /// Whether `host` looks like `name[:port]` or `[ipv6][:port]`, with nothing a URL would read as
@@ -257,9 +626,11 @@ fn is_valid_repository(repository: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::registry::settings::RegistrySettings;
 
     fn client(insecure_hosts: &[&str]) -> RegistryClient {
-        let settings = insecure_hosts.iter().map(|h| ((*h).to_owned(), RegistrySettings { insecure: true })).collect();
+        let settings: HashMap<String, RegistrySettings> =
+            insecure_hosts.iter().map(|h| ((*h).to_owned(), RegistrySettings { insecure: true })).collect();
         RegistryClient::new(settings).expect("client builds")
     }
 
@@ -268,11 +639,13 @@ mod tests {
         let client = client(&["127.0.0.1:5000"]);
         let local = client.endpoint("127.0.0.1:5000", "backend/server").expect("valid");
         assert_eq!(local.url("tags/list").expect("url").as_str(), "http://127.0.0.1:5000/v2/backend/server/tags/list");
-        let hub = client.endpoint("docker.io", "library/nginx").expect("valid");
-        assert_eq!(
-            hub.url("manifests/1.27").expect("url").as_str(),
-            "https://registry-1.docker.io/v2/library/nginx/manifests/1.27"
-        );
+        for hub in ["docker.io", "index.docker.io", "registry-1.docker.io"] {
+            let endpoint = client.endpoint(hub, "library/nginx").expect("valid");
+            assert_eq!(
+                endpoint.url("manifests/1.27").expect("url").as_str(),
+                "https://registry-1.docker.io/v2/library/nginx/manifests/1.27"
+            );
+        }
         let ghcr = client.endpoint("ghcr.io", "fluxcd/flux-cli").expect("valid");
         assert_eq!(ghcr.base.as_str(), "https://ghcr.io/v2/fluxcd/flux-cli/");
     }
@@ -292,6 +665,8 @@ mod tests {
     fn describes_requests_without_host() {
         let url = Url::parse("https://ghcr.io/v2/a/tags/list?n=10&last=x").expect("url");
         assert_eq!(describe(&Method::GET, &url), "GET /v2/a/tags/list?n=10&last=x");
+        assert_eq!(authority(&url), "ghcr.io");
+        assert_eq!(authority(&Url::parse("http://127.0.0.1:5000/v2/").expect("url")), "127.0.0.1:5000");
     }
 
     #[test]
@@ -299,5 +674,29 @@ mod tests {
         // The crypto provider may already be installed: building a second client must work.
         let _first = client(&[]);
         let _second = client(&[]);
+    }
+
+    #[test]
+    fn ca_file_errors_name_the_host_and_file() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("ca.pem");
+        std::fs::write(&path, "not a certificate").expect("write");
+        let settings = HashMap::from([(
+            "r.example".to_owned(),
+            HostSettings { ca_file: Some(path.clone()), ..HostSettings::default() },
+        )]);
+        let error = RegistryClient::new(settings).expect_err("no certificate");
+        assert_eq!(
+            error.to_string(),
+            format!("cannot use the CA file `{}` of registry `r.example`: no certificate in it", path.display())
+        );
+    }
+
+    #[test]
+    fn credentials_go_only_to_https_or_insecure_hosts() {
+        let client = client(&["127.0.0.1:5000"]);
+        assert!(client.may_send_credentials(&Url::parse("https://auth.example/token").expect("url")));
+        assert!(client.may_send_credentials(&Url::parse("http://127.0.0.1:5000/token").expect("url")));
+        assert!(!client.may_send_credentials(&Url::parse("http://auth.example/token").expect("url")));
     }
 }

@@ -4,13 +4,19 @@
 //! resolves to its index digest (what `docker pull image:tag@sha256:...` pins), never to one
 //! platform's manifest. Registries that leave out `Docker-Content-Digest` get a `GET`, and the
 //! digest is the SHA-256 of the body exactly as served.
+//!
+//! With a [`Platform`], the index is read (`GET`) and the digest of that platform's manifest
+//! is returned instead; a single-platform image has only its own digest.
 
 use reqwest::Method;
 use reqwest::header::HeaderValue;
 use rustls::crypto::hash::{Hash, HashAlgorithm};
 
+use crate::registry::client::Endpoint;
 use crate::registry::client::RegistryClient;
 use crate::registry::error::{RegistryError, truncate};
+use crate::registry::platform::{self, Index, Platform};
+use crate::registry::stats::RequestKind;
 
 /// Manifest media types accepted, indexes first.
 const MANIFEST_ACCEPT: &str = "application/vnd.oci.image.index.v1+json, \
@@ -40,6 +46,24 @@ impl RegistryClient {
         repository: &str,
         reference: &str,
     ) -> Result<String, RegistryError> {
+        self.platform_digest(host, repository, reference, None).await
+    }
+
+    /// As [`RegistryClient::manifest_digest`], but with a `platform` the digest of that
+    /// platform's manifest in the tag's index (one `GET` of the index, no `HEAD`). A tag that
+    /// is a single manifest, not an index, gives its own digest whatever the platform.
+    ///
+    /// # Errors
+    ///
+    /// As [`RegistryClient::manifest_digest`]; also [`RegistryError::NoPlatform`] when the index
+    /// lists no manifest for `platform`.
+    pub async fn platform_digest(
+        &self,
+        host: &str,
+        repository: &str,
+        reference: &str,
+        platform: Option<&Platform>,
+    ) -> Result<String, RegistryError> {
         let endpoint = self.endpoint(host, repository)?;
         if !is_valid_tag(reference) && !is_sha256_digest(reference) {
             return Err(RegistryError::InvalidReference {
@@ -49,7 +73,11 @@ impl RegistryClient {
             });
         }
         let url = endpoint.url(&format!("manifests/{reference}"))?;
-        let response = self.fetch(&endpoint, Method::HEAD, url.clone(), MANIFEST_ACCEPT).await?;
+        if let Some(platform) = platform {
+            return self.child_digest(&endpoint, url, reference, platform).await;
+        }
+        let response =
+            self.fetch(&endpoint, Method::HEAD, url.clone(), MANIFEST_ACCEPT, RequestKind::ManifestHead).await?;
         if let Some(value) = response.headers().get(DIGEST_HEADER) {
             return checked_digest(value).ok_or_else(|| RegistryError::InvalidDigest {
                 registry: endpoint.registry.clone(),
@@ -58,15 +86,58 @@ impl RegistryClient {
                 value: truncate(&String::from_utf8_lossy(value.as_bytes()), 100),
             });
         }
-        let response = self.fetch(&endpoint, Method::GET, url, MANIFEST_ACCEPT).await?;
+        let response = self.fetch(&endpoint, Method::GET, url, MANIFEST_ACCEPT, RequestKind::ManifestGet).await?;
         let body = response.bytes().await.map_err(|e| endpoint.connect_error(e))?;
-        sha256_digest(&body).ok_or_else(|| RegistryError::InvalidDigest {
-            registry: endpoint.registry,
-            repository: endpoint.repository,
-            reference: reference.to_owned(),
-            value: "(no sha256 implementation to hash the manifest)".to_owned(),
-        })
+        body_digest(&endpoint, reference, &body)
     }
+
+    /// `GET`s the manifest at `url` and picks `platform`'s child if it is an index.
+    async fn child_digest(
+        &self,
+        endpoint: &Endpoint,
+        url: reqwest::Url,
+        reference: &str,
+        platform: &Platform,
+    ) -> Result<String, RegistryError> {
+        let request = crate::registry::client::describe(&Method::GET, &url);
+        let response = self.fetch(endpoint, Method::GET, url, MANIFEST_ACCEPT, RequestKind::ManifestGet).await?;
+        let body = response.bytes().await.map_err(|e| endpoint.connect_error(e))?;
+        let index: Index = serde_json::from_slice(&body).map_err(|source| RegistryError::InvalidJson {
+            registry: endpoint.registry.clone(),
+            repository: endpoint.repository.clone(),
+            request,
+            source,
+        })?;
+        let Some(manifests) = index.manifests else {
+            return body_digest(endpoint, reference, &body);
+        };
+        let digest = platform.pick(&manifests).ok_or_else(|| RegistryError::NoPlatform {
+            registry: endpoint.registry.clone(),
+            repository: endpoint.repository.clone(),
+            reference: reference.to_owned(),
+            platform: platform.to_string(),
+            available: platform::listed(&manifests),
+        })?;
+        if !is_sha256_digest(digest) {
+            return Err(RegistryError::InvalidDigest {
+                registry: endpoint.registry.clone(),
+                repository: endpoint.repository.clone(),
+                reference: reference.to_owned(),
+                value: truncate(digest, 100),
+            });
+        }
+        Ok(digest.to_owned())
+    }
+}
+
+/// The digest of a manifest body as served.
+fn body_digest(endpoint: &Endpoint, reference: &str, body: &[u8]) -> Result<String, RegistryError> {
+    sha256_digest(body).ok_or_else(|| RegistryError::InvalidDigest {
+        registry: endpoint.registry.clone(),
+        repository: endpoint.repository.clone(),
+        reference: reference.to_owned(),
+        value: "(no sha256 implementation to hash the manifest)".to_owned(),
+    })
 }
 
 /// The digest in a `Docker-Content-Digest` value, if it is a valid `sha256:` digest.

@@ -4,9 +4,13 @@
 //! never contain credentials or tokens: they carry request paths and short excerpts of what the
 //! registry answered, nothing the client sent in headers.
 
+use std::path::PathBuf;
+use std::time::Duration;
+
 use reqwest::StatusCode;
 
 use crate::registry::auth::TokenError;
+use crate::registry::credentials::CredentialError;
 use crate::registry::tags::LinkError;
 
 /// How many characters of a response body an error message keeps.
@@ -18,6 +22,56 @@ pub enum RegistryError {
     /// The HTTP client could not be built (TLS setup).
     #[error("cannot build the registry HTTP client")]
     Client(#[source] reqwest::Error),
+
+    /// A host's `caFile` cannot be used.
+    #[error("cannot use the CA file `{}` of registry `{host}`: {reason}", .path.display())]
+    CaFile {
+        /// The registry host.
+        host: String,
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+
+    /// The run's deadline passed before this repository was done.
+    #[error(
+        "gave up on `{registry}/{repository}`: the registry deadline of {timeout:?} passed \
+         (raise `spec.timeout` to wait longer)"
+    )]
+    Deadline {
+        /// The registry host.
+        registry: String,
+        /// The repository.
+        repository: String,
+        /// The run's timeout.
+        timeout: Duration,
+    },
+
+    /// The registry's credentials could not be looked up.
+    #[error("cannot get credentials for registry `{registry}`")]
+    Credentials {
+        /// The registry host.
+        registry: String,
+        /// What went wrong.
+        #[source]
+        source: CredentialError,
+    },
+
+    /// A multi-arch image has no manifest for the requested platform.
+    #[error("`{registry}/{repository}:{reference}` has no manifest for platform `{platform}` (it has: {available})")]
+    NoPlatform {
+        /// The registry host.
+        registry: String,
+        /// The repository.
+        repository: String,
+        /// The tag or digest.
+        reference: String,
+        /// The platform asked for.
+        platform: String,
+        /// The platforms the index lists.
+        available: String,
+    },
 
     /// The host is not a valid `host[:port]`.
     #[error("invalid registry host `{host}`")]
@@ -60,7 +114,8 @@ pub enum RegistryError {
 
     /// The registry answered with an unexpected HTTP status.
     #[error(
-        "registry `{registry}` answered `{status}` to `{request}` for `{repository}`{}",
+        "registry `{registry}` answered `{status}` to `{request}` for `{repository}`{}{}",
+        attempts_suffix(*.attempts),
         detail_suffix(.detail)
     )]
     Status {
@@ -72,6 +127,8 @@ pub enum RegistryError {
         request: String,
         /// The status the registry answered.
         status: StatusCode,
+        /// How many times the request was sent (retries of 408, 429 and 5xx included).
+        attempts: u32,
         /// A short excerpt of the response body, empty if there was none.
         detail: String,
     },
@@ -137,6 +194,11 @@ pub enum RegistryError {
         /// The header value as received (truncated).
         value: String,
     },
+}
+
+/// ` (after N attempts)` when a request was retried.
+fn attempts_suffix(attempts: u32) -> String {
+    if attempts > 1 { format!(" (after {attempts} attempts)") } else { String::new() }
 }
 
 /// Formats an optional detail as `: detail`.
@@ -213,12 +275,25 @@ mod tests {
             repository: "nope".into(),
             request: "GET /v2/nope/tags/list".into(),
             status: StatusCode::NOT_FOUND,
+            attempts: 1,
             detail: "NAME_UNKNOWN: repository name not known to registry".into(),
         };
         assert_eq!(
             err.to_string(),
             "registry `127.0.0.1:5000` answered `404 Not Found` to `GET /v2/nope/tags/list` \
              for `nope`: NAME_UNKNOWN: repository name not known to registry"
+        );
+        let retried = RegistryError::Status {
+            registry: "r".into(),
+            repository: "a".into(),
+            request: "GET /v2/a/tags/list".into(),
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            attempts: 4,
+            detail: String::new(),
+        };
+        assert_eq!(
+            retried.to_string(),
+            "registry `r` answered `503 Service Unavailable` to `GET /v2/a/tags/list` for `a` (after 4 attempts)"
         );
     }
 }

@@ -16,6 +16,7 @@ use reqwest::{Method, Url};
 
 use crate::registry::client::{RegistryClient, describe};
 use crate::registry::error::{RegistryError, truncate};
+use crate::registry::stats::RequestKind;
 
 /// The most pages one listing reads.
 pub(crate) const MAX_PAGES: usize = 1000;
@@ -76,12 +77,14 @@ impl RegistryClient {
     /// malformed or leaves the registry, or more than 1000 pages.
     pub async fn list_tags(&self, host: &str, repository: &str) -> Result<Vec<String>, RegistryError> {
         let endpoint = self.endpoint(host, repository)?;
-        // The page-size setting will be passed here; without one the registry picks.
-        let mut url = first_page_url(endpoint.url("tags/list")?, None);
+        // Without a page-size setting the registry picks (Docker Hub 100, GHCR 1000, ...).
+        let page_size = self.settings(host).page_size;
+        let mut url = first_page_url(endpoint.url("tags/list")?, page_size);
         let mut seen = HashSet::new();
         let mut tags = Vec::new();
         for _ in 0..MAX_PAGES {
-            let response = self.fetch(&endpoint, Method::GET, url.clone(), "application/json").await?;
+            let response =
+                self.fetch(&endpoint, Method::GET, url.clone(), "application/json", RequestKind::TagsPage).await?;
             let next = next_link(response.headers(), &url).map_err(|source| RegistryError::NextPage {
                 registry: endpoint.registry.clone(),
                 repository: endpoint.repository.clone(),

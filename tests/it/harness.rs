@@ -1,7 +1,7 @@
 //! A fluent harness around the `imgpolicy` binary, after just's `Test` builder.
 
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use crate::registry::TestRegistry;
@@ -17,6 +17,7 @@ pub(crate) struct Test {
     args: Vec<String>,
     stdin: String,
     envs: Vec<(String, String)>,
+    dir: Option<PathBuf>,
 }
 
 /// What a run produced.
@@ -30,7 +31,7 @@ pub(crate) struct Output {
 impl Test {
     /// A run with no arguments: the KRM function.
     pub(crate) fn new() -> Self {
-        Self { args: Vec::new(), stdin: String::new(), envs: Vec::new() }
+        Self { args: Vec::new(), stdin: String::new(), envs: Vec::new(), dir: None }
     }
 
     /// Adds arguments.
@@ -52,10 +53,20 @@ impl Test {
         self
     }
 
+    /// Runs the binary in `dir`.
+    pub(crate) fn current_dir(mut self, dir: &Path) -> Self {
+        self.dir = Some(dir.to_path_buf());
+        self
+    }
+
     /// Runs the binary to completion.
     #[track_caller]
     pub(crate) fn run(self) -> Output {
-        let mut child = Command::new(binary())
+        let mut command = Command::new(binary());
+        if let Some(dir) = &self.dir {
+            command.current_dir(dir);
+        }
+        let mut child = command
             .args(&self.args)
             .envs(self.envs)
             .stdin(Stdio::piped())
@@ -85,6 +96,21 @@ impl Output {
 pub(crate) fn expand(fixture: &str) -> String {
     let registry = TestRegistry::shared();
     fixture.replace("${REGISTRY}", registry.host()).replace("${CLOSED}", &closed_address())
+}
+
+/// Copies the tree `from` into `to`, passing every file's text through `transform`.
+pub(crate) fn copy_tree(from: &Path, to: &Path, transform: &dyn Fn(&str) -> String) {
+    std::fs::create_dir_all(to).expect("target directory");
+    for entry in std::fs::read_dir(from).expect("source directory") {
+        let entry = entry.expect("directory entry");
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("file type").is_dir() {
+            copy_tree(&entry.path(), &target, transform);
+        } else {
+            let text = std::fs::read_to_string(entry.path()).expect("source file");
+            std::fs::write(target, transform(&text)).expect("copied file");
+        }
+    }
 }
 
 /// Filters that turn run-specific values back into placeholders in snapshots.

@@ -3,23 +3,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::harness::binary;
+use crate::harness::{binary, copy_tree};
 use crate::registry::TestRegistry;
-
-/// Copies `from` into `to`, replacing the example's registry address with the test registry's.
-fn copy_package(from: &Path, to: &Path, host: &str) {
-    std::fs::create_dir_all(to).expect("package directory");
-    for entry in std::fs::read_dir(from).expect("example package") {
-        let entry = entry.expect("directory entry");
-        let target = to.join(entry.file_name());
-        if entry.file_type().expect("file type").is_dir() {
-            copy_package(&entry.path(), &target, host);
-        } else {
-            let text = std::fs::read_to_string(entry.path()).expect("example file");
-            std::fs::write(target, text.replace("127.0.0.1:5000", host)).expect("copied file");
-        }
-    }
-}
 
 fn files(root: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
@@ -37,7 +22,7 @@ fn kpt_render_updates_exactly_the_marked_value() {
     let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("functions/examples/kpt-seed");
     let work = tempfile::tempdir().expect("temp dir");
     let package = work.path().join("cloud-provisioning");
-    copy_package(&example, &package, registry.host());
+    copy_tree(&example, &package, &|text| text.replace("127.0.0.1:5000", registry.host()));
     let before: Vec<(PathBuf, String)> = files(&package)
         .into_iter()
         .map(|p| {

@@ -14,3 +14,7 @@ mod lossless;
 mod kpt;
 // `imgpolicy select` and `--explain`.
 mod select;
+// `imgpolicy update`: write-back for CI.
+mod update;
+// kubectl kustomize's exec plugin and the ArgoCD plugin.
+mod hosts;

@@ -69,6 +69,7 @@ const IMAGES: &[(&str, Format, &[&str])] = &[
     ("team/app", Format::Docker, &["1.0.0", "1.0.1", "1.1.0", "2.0.0"]),
     ("multi/arch", Format::Index, &["1.0.0", "1.1.0"]),
     ("numbers/build", Format::Oci, &["1", "2", "10", "9"]),
+    ("team/web", Format::Oci, &["1.0.0", "1.1.0", "2.0.0"]),
 ];
 
 /// The shared test registry and its proxies.
@@ -81,8 +82,10 @@ pub(crate) struct TestRegistry {
     token_host: String,
     /// Token requests per repository served by the token-auth proxy.
     token_requests: Arc<Mutex<HashMap<String, usize>>>,
-    /// `repo:tag` -> digest, as pushed.
+    /// `repo:tag` -> digest, as pushed; `repo:tag@os/arch` for an index's children.
     digests: HashMap<String, String>,
+    /// Where the registry keeps its images; other registries started by the tests serve it too.
+    data_dir: std::path::PathBuf,
     /// The `sh` wrapper; its stdin pipe keeps the registry alive.
     _wrapper: Child,
     /// Storage and config; removed when the process ends normally.
@@ -133,6 +136,37 @@ impl TestRegistry {
         RecordingProxy { host, log }
     }
 
+    /// A new proxy in front of the registry that serves each of `faults` once, in order, to the
+    /// first requests it gets, then forwards; with `paginate`, it serves tag lists in pages as
+    /// [`TestRegistry::paginating_host`] does.
+    pub(crate) fn faulty_proxy(&self, faults: Vec<Fault>, paginate: bool) -> LoggingProxy {
+        let mode = if paginate { Mode::Paginate } else { Mode::Forward };
+        Proxy::start_logged(self.host.clone(), mode, faults)
+    }
+
+    /// A new proxy that answers `401` with a `Basic` challenge to requests without
+    /// `Authorization` and redirects the others (`307`) to the same path on `target`.
+    pub(crate) fn redirecting_proxy(&self, target: &str) -> LoggingProxy {
+        Proxy::start_logged(self.host.clone(), Mode::Redirect(target.to_owned()), Vec::new())
+    }
+
+    /// A new logging proxy in front of the registry that forwards everything.
+    pub(crate) fn logging_proxy(&self) -> LoggingProxy {
+        Proxy::start_logged(self.host.clone(), Mode::Forward, Vec::new())
+    }
+
+    /// The registry's storage directory.
+    pub(crate) fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+
+    /// Digest of the `os/arch` manifest in the index `repo:tag` points to.
+    pub(crate) fn child_digest(&self, repo: &str, tag: &str, platform: &str) -> &str {
+        self.digests
+            .get(&format!("{repo}:{tag}@{platform}"))
+            .unwrap_or_else(|| panic!("the test registry has no `{platform}` image of `{repo}:{tag}`"))
+    }
+
     pub(crate) fn digest(&self, repo: &str, tag: &str) -> &str {
         self.digests
             .get(&format!("{repo}:{tag}"))
@@ -155,50 +189,23 @@ impl TestRegistry {
              package (`apt-get install docker-registry`)"
         );
         let dir = tempfile::tempdir().expect("create a temp dir for the test registry");
-        let port = free_port();
-        let host = format!("127.0.0.1:{port}");
-        let config = dir.path().join("config.yml");
+        let host = format!("127.0.0.1:{}", free_port());
+        let data_dir = dir.path().join("data");
         let config_text = format!(
             "version: 0.1\n\
              log:\n  level: error\n\
              storage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\n\
              http:\n  addr: {host}\n",
-            dir.path().join("data").display()
+            data_dir.display()
         );
-        std::fs::write(&config, config_text).expect("write the test registry config");
-        let log_path = dir.path().join("registry.log");
-        let log = File::create(&log_path).expect("create the test registry log");
-        let log_err = log.try_clone().expect("clone the log handle");
-
-        let mut wrapper = Command::new("sh")
-            .arg("-c")
-            .arg(r#""$2" serve "$1" & pid=$!; read _; kill $pid; wait $pid"#)
-            .arg("sh")
-            .arg(&config)
-            .arg(REGISTRY_BIN)
-            .stdin(Stdio::piped())
-            .stdout(log)
-            .stderr(log_err)
-            .spawn()
-            .expect("spawn sh to run the test registry");
-
-        let deadline = Instant::now() + READY_TIMEOUT;
-        loop {
-            if http(&host, "GET", "/v2/", &[], &[]).is_ok_and(|r| r.status == 200) {
-                break;
-            }
-            let exited = wrapper.try_wait().ok().flatten();
-            if exited.is_some() || Instant::now() > deadline {
-                let log = std::fs::read_to_string(&log_path).unwrap_or_default();
-                panic!("the test registry did not start on `{host}` (exit: {exited:?}); log:\n{log}");
-            }
-            thread::sleep(Duration::from_millis(20));
-        }
+        let wrapper = spawn_registry(dir.path(), &host, &config_text, |host| {
+            http(host, "GET", "/v2/", &[], &[]).is_ok_and(|r| r.status == 200)
+        });
 
         let mut digests = HashMap::new();
         for (repo, format, tags) in IMAGES {
             for tag in *tags {
-                let digest = push_image(&host, repo, tag, *format);
+                let digest = push_image(&host, repo, tag, *format, &mut digests);
                 digests.insert(format!("{repo}:{tag}"), digest);
             }
         }
@@ -206,12 +213,62 @@ impl TestRegistry {
         let paginating_host = Proxy::start(host.clone(), Mode::Paginate);
         let token_requests = Arc::new(Mutex::new(HashMap::new()));
         let token_host = Proxy::start(host.clone(), Mode::TokenAuth(Arc::clone(&token_requests)));
-        TestRegistry { host, paginating_host, token_host, token_requests, digests, _wrapper: wrapper, _dir: dir }
+        TestRegistry {
+            host,
+            paginating_host,
+            token_host,
+            token_requests,
+            digests,
+            data_dir,
+            _wrapper: wrapper,
+            _dir: dir,
+        }
+    }
+}
+
+/// Starts Debian's `docker-registry` with `config_text` (written to `dir/config.yml`, its log
+/// to `dir/registry.log`), listening on `host`; returns once `ready(host)` holds.
+///
+/// The registry runs under `sh` whose stdin is a pipe held by the returned child: it is killed
+/// when this process exits, however it exits.
+pub(crate) fn spawn_registry(dir: &Path, host: &str, config_text: &str, ready: impl Fn(&str) -> bool) -> Child {
+    assert!(
+        Path::new(REGISTRY_BIN).exists(),
+        "`{REGISTRY_BIN}` is missing: the registry tests need Debian's `docker-registry` \
+         package (`apt-get install docker-registry`)"
+    );
+    let config = dir.join("config.yml");
+    std::fs::write(&config, config_text).expect("write the test registry config");
+    let log_path = dir.join("registry.log");
+    let log = File::create(&log_path).expect("create the test registry log");
+    let log_err = log.try_clone().expect("clone the log handle");
+    let mut wrapper = Command::new("sh")
+        .arg("-c")
+        .arg(r#""$2" serve "$1" & pid=$!; read _; kill $pid; wait $pid"#)
+        .arg("sh")
+        .arg(&config)
+        .arg(REGISTRY_BIN)
+        .stdin(Stdio::piped())
+        .stdout(log)
+        .stderr(log_err)
+        .spawn()
+        .expect("spawn sh to run the test registry");
+    let deadline = Instant::now() + READY_TIMEOUT;
+    loop {
+        if ready(host) {
+            return wrapper;
+        }
+        let exited = wrapper.try_wait().ok().flatten();
+        if exited.is_some() || Instant::now() > deadline {
+            let log = std::fs::read_to_string(&log_path).unwrap_or_default();
+            panic!("the test registry did not start on `{host}` (exit: {exited:?}); log:\n{log}");
+        }
+        thread::sleep(Duration::from_millis(20));
     }
 }
 
 /// A loopback port that was free a moment ago.
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
     listener.local_addr().expect("local address").port()
 }
@@ -226,8 +283,9 @@ fn sha256(bytes: &[u8]) -> String {
     format!("sha256:{hex}")
 }
 
-/// Pushes `repo:tag` and returns the digest the tag points to.
-fn push_image(host: &str, repo: &str, tag: &str, format: Format) -> String {
+/// Pushes `repo:tag` and returns the digest the tag points to; an index's children go into
+/// `children` as `repo:tag@linux/<arch>`.
+fn push_image(host: &str, repo: &str, tag: &str, format: Format, children: &mut HashMap<String, String>) -> String {
     let manifest = match format {
         Format::Oci | Format::Docker => single_manifest(host, repo, tag, "amd64", format),
         Format::Index => {
@@ -236,6 +294,7 @@ fn push_image(host: &str, repo: &str, tag: &str, format: Format) -> String {
                 .map(|arch| {
                     let child = single_manifest(host, repo, tag, arch, Format::Oci);
                     let digest = push_manifest(host, repo, None, OCI_MANIFEST, &child);
+                    children.insert(format!("{repo}:{tag}@linux/{arch}"), digest.clone());
                     json!({
                         "digest": digest,
                         "mediaType": OCI_MANIFEST,
@@ -449,8 +508,55 @@ impl RecordingProxy {
     }
 }
 
+/// A failure a proxy serves to one request instead of answering it.
+#[derive(Clone, Debug)]
+pub(crate) enum Fault {
+    /// `429 Too Many Requests` with this `Retry-After` value.
+    TooManyRequests(&'static str),
+    /// `503 Service Unavailable`.
+    Unavailable,
+    /// The connection is closed without a response.
+    Reset,
+    /// No answer for this long, then the connection is closed.
+    Hang(Duration),
+}
+
+/// One request a [`LoggingProxy`] got.
+#[derive(Clone, Debug)]
+pub(crate) struct Logged {
+    /// `METHOD /path` plus `?query` if there was one.
+    pub(crate) request: String,
+    /// The `Authorization` header, if any.
+    pub(crate) authorization: Option<String>,
+    /// When it came.
+    pub(crate) at: Instant,
+}
+
+/// A proxy of one test's own that logs every request it gets, faults included.
+pub(crate) struct LoggingProxy {
+    /// `127.0.0.1:PORT` of the proxy.
+    pub(crate) host: String,
+    log: Arc<Mutex<Vec<Logged>>>,
+}
+
+impl LoggingProxy {
+    /// The requests so far, in arrival order.
+    pub(crate) fn requests(&self) -> Vec<Logged> {
+        self.log.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// The requests so far as `METHOD /path?query`, in arrival order.
+    pub(crate) fn request_lines(&self) -> Vec<String> {
+        self.requests().into_iter().map(|logged| logged.request).collect()
+    }
+}
+
 /// What a proxy adds in front of the registry.
 enum Mode {
+    /// Forward everything.
+    Forward,
+    /// `401` with a `Basic` challenge without `Authorization`; else `307` to this host.
+    Redirect(String),
     /// Serve `/tags/list` in pages with `Link` headers.
     Paginate,
     /// Require bearer tokens; count issued tokens per repository.
@@ -468,6 +574,10 @@ struct Proxy {
     mode: Mode,
     /// Requests served, for thread names.
     served: AtomicUsize,
+    /// Faults still to serve, in order.
+    faults: Mutex<std::collections::VecDeque<Fault>>,
+    /// Where requests are logged, if they are.
+    log: Option<Arc<Mutex<Vec<Logged>>>>,
 }
 
 /// A request as the proxy reads it: request line parts and headers (names lowercased).
@@ -481,9 +591,21 @@ struct ProxyRequest {
 impl Proxy {
     /// Starts a proxy for `upstream`; returns its `127.0.0.1:PORT`.
     fn start(upstream: String, mode: Mode) -> String {
+        Self::start_with(upstream, mode, Vec::new(), None)
+    }
+
+    /// Starts a proxy that logs its requests and serves `faults` first.
+    fn start_logged(upstream: String, mode: Mode, faults: Vec<Fault>) -> LoggingProxy {
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let host = Self::start_with(upstream, mode, faults, Some(Arc::clone(&log)));
+        LoggingProxy { host, log }
+    }
+
+    fn start_with(upstream: String, mode: Mode, faults: Vec<Fault>, log: Option<Arc<Mutex<Vec<Logged>>>>) -> String {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind the proxy port");
         let own = listener.local_addr().expect("proxy address").to_string();
-        let proxy = Arc::new(Proxy { own: own.clone(), upstream, mode, served: AtomicUsize::new(0) });
+        let faults = Mutex::new(faults.into());
+        let proxy = Arc::new(Proxy { own: own.clone(), upstream, mode, served: AtomicUsize::new(0), faults, log });
         thread::spawn(move || {
             for stream in listener.incoming().flatten() {
                 let proxy = Arc::clone(&proxy);
@@ -499,7 +621,36 @@ impl Proxy {
         let Some(request) = read_request(&mut stream) else {
             return;
         };
+        if let Some(log) = &self.log {
+            let query = encode_query(&request.query);
+            let authorization = request.headers.iter().find(|(k, _)| k == "authorization").map(|(_, v)| v.clone());
+            let logged = Logged {
+                request: format!("{} {}{query}", request.method, request.path),
+                authorization,
+                at: Instant::now(),
+            };
+            log.lock().unwrap_or_else(|e| e.into_inner()).push(logged);
+        }
+        let fault = self.faults.lock().unwrap_or_else(|e| e.into_inner()).pop_front();
+        if let Some(fault) = fault {
+            let body = br#"{"errors":[{"code":"UNAVAILABLE","message":"try again later"}]}"#;
+            let _ = match fault {
+                Fault::TooManyRequests(after) => {
+                    stream.write_all(&response(429, &[("Retry-After".to_owned(), after.to_owned())], body))
+                }
+                Fault::Unavailable => stream.write_all(&response(503, &[], body)),
+                Fault::Reset => Ok(()),
+                Fault::Hang(duration) => {
+                    thread::sleep(duration);
+                    Ok(())
+                }
+            };
+            let _ = stream.shutdown(Shutdown::Both);
+            return;
+        }
         let reply = match &self.mode {
+            Mode::Forward => None,
+            Mode::Redirect(target) => Some(redirect(&request, target)),
             Mode::Paginate => self.paginate(&request),
             Mode::TokenAuth(counts) => self.token_auth(&request, counts),
             Mode::Record(log) => {
@@ -608,6 +759,18 @@ impl Proxy {
     }
 }
 
+/// `307` to the same path on `target` when the request carries `Authorization`, else `401`
+/// with a `Basic` challenge.
+fn redirect(request: &ProxyRequest, target: &str) -> Vec<u8> {
+    if request.headers.iter().any(|(k, _)| k == "authorization") {
+        let location = format!("http://{target}{}{}", request.path, encode_query(&request.query));
+        response(307, &[("Location".to_owned(), location)], b"{}")
+    } else {
+        let challenge = ("WWW-Authenticate".to_owned(), r#"Basic realm="imgpolicy-test""#.to_owned());
+        response(401, &[challenge], br#"{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}"#)
+    }
+}
+
 /// A raw HTTP response without the header `name` (lowercase).
 fn without_header(raw: &[u8], name: &str) -> Vec<u8> {
     let Some(end) = raw.windows(4).position(|w| w == b"\r\n\r\n") else {
@@ -698,7 +861,10 @@ fn percent_decode(text: &str) -> String {
 fn response(status: u16, headers: &[(String, String)], body: &[u8]) -> Vec<u8> {
     let reason = match status {
         200 => "OK",
+        307 => "Temporary Redirect",
         401 => "Unauthorized",
+        429 => "Too Many Requests",
+        503 => "Service Unavailable",
         403 => "Forbidden",
         _ => "Status",
     };
@@ -764,7 +930,8 @@ fn images_are_deterministic() {
     all.sort_unstable();
     all.dedup();
     assert_eq!(all.len(), count, "every pushed image is distinct");
-    assert_eq!(count, 18);
+    // 21 tags, and the linux/amd64 and linux/arm64 children of the two multi-arch tags.
+    assert_eq!(count, 25);
     // Pinned: if these change, every snapshot holding a test digest changes too.
     for (image, digest) in [
         ("backend/server:1.0.0", "sha256:d8df15cc7766264cbd3c7787d4252807fa1694aa54ed9b2239bfd23392137026"),

@@ -3,9 +3,11 @@
 use std::collections::HashMap;
 use std::error::Error as _;
 
-use imgpolicy::registry::{RegistryClient, RegistryError, RegistrySettings, TokenError};
+use imgpolicy::registry::{ClientLimits, HostSettings, RegistryClient, RegistryError, RegistrySettings, TokenError};
 
-use crate::registry::TestRegistry;
+use std::time::Duration;
+
+use crate::registry::{Fault, TestRegistry};
 
 /// A client that speaks plain HTTP to the test registry and its proxies.
 fn client() -> RegistryClient {
@@ -178,7 +180,7 @@ async fn unreachable_registry_is_a_connect_error() {
 async fn https_is_the_default() {
     // Without `insecure`, the client speaks TLS, which the plain-HTTP registry cannot answer.
     let registry = TestRegistry::shared();
-    let client = RegistryClient::new(HashMap::new()).expect("client");
+    let client = RegistryClient::new(HashMap::<String, HostSettings>::new()).expect("client");
     let err = client.list_tags(registry.host(), "backend/server").await.expect_err("TLS to a plain HTTP port");
     assert!(matches!(err, RegistryError::Connect { .. }), "{err:?}");
     assert!(chain(&err).contains(&format!("https://{}/", registry.host())), "{}", chain(&err));
@@ -191,4 +193,180 @@ async fn invalid_names_are_refused_before_any_request() {
     assert_eq!(err.to_string(), "invalid tag or digest `bad tag` for `127.0.0.1:1/backend/server`");
     let err = client.list_tags("127.0.0.1:1", "../etc").await.expect_err("invalid repository");
     assert_eq!(err.to_string(), "invalid repository `../etc` for registry `127.0.0.1:1`");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Retries, pagination settings, pacing and the deadline, through proxies that misbehave
+
+/// A client for `hosts` (plain HTTP) with quick backoff, so retry tests stay fast.
+fn quick_client(hosts: &[(&str, HostSettings)]) -> RegistryClient {
+    let settings: HashMap<String, HostSettings> = hosts
+        .iter()
+        .map(|(host, settings)| ((*host).to_owned(), HostSettings { insecure: true, ..settings.clone() }))
+        .collect();
+    let limits = ClientLimits { backoff: Duration::from_millis(20), ..ClientLimits::default() };
+    RegistryClient::with_limits(settings, limits).expect("client")
+}
+
+#[tokio::test]
+async fn retries_429_honouring_retry_after() {
+    let registry = TestRegistry::shared();
+    let proxy = registry.faulty_proxy(vec![Fault::TooManyRequests("1")], false);
+    let client = quick_client(&[(&proxy.host, HostSettings::default())]);
+    let tags = client.list_tags(&proxy.host, "team/app").await.expect("tags after a retry");
+    assert_eq!(sorted(tags), expected_tags("team/app"));
+    let requests = proxy.requests();
+    assert_eq!(requests.len(), 2, "{requests:?}");
+    let waited = requests[1].at - requests[0].at;
+    assert!(waited >= Duration::from_millis(950), "Retry-After: 1 was not honoured: {waited:?}");
+    assert_eq!(client.request_counts().retries, 1);
+}
+
+#[tokio::test]
+async fn retry_after_as_an_http_date_is_honoured() {
+    let registry = TestRegistry::shared();
+    // A date in the past: retry at once.
+    let proxy = registry.faulty_proxy(vec![Fault::TooManyRequests("Thu, 01 Jan 1970 00:00:00 GMT")], false);
+    let client = quick_client(&[(&proxy.host, HostSettings::default())]);
+    let digest = client.manifest_digest(&proxy.host, "team/app", "1.0.0").await.expect("digest");
+    assert_eq!(digest, registry.digest("team/app", "1.0.0"));
+    assert_eq!(proxy.requests().len(), 2);
+}
+
+#[tokio::test]
+async fn pagination_survives_503_bursts_and_connection_resets() {
+    let registry = TestRegistry::shared();
+    // Page 1 fails twice, then the pages come; the resets hit later pages.
+    let faults = vec![Fault::Unavailable, Fault::Unavailable, Fault::Reset];
+    let proxy = registry.faulty_proxy(faults, true);
+    let client = quick_client(&[(&proxy.host, HostSettings::default())]);
+    let tags = client.list_tags(&proxy.host, "backend/server").await.expect("tags");
+    assert_eq!(tags, expected_tags("backend/server"), "pages in order, none lost");
+    let counts = client.request_counts();
+    assert_eq!((counts.tag_pages, counts.retries), (4, 3), "{counts:?}");
+    let lines = proxy.request_lines();
+    assert_eq!(lines.len(), 7, "{lines:?}");
+    assert!(lines[..3].iter().all(|l| l == "GET /v2/backend/server/tags/list"), "{lines:?}");
+}
+
+#[tokio::test]
+async fn gives_up_after_the_configured_attempts() {
+    let registry = TestRegistry::shared();
+    let proxy = registry.faulty_proxy(vec![Fault::Unavailable; 10], false);
+    let client = quick_client(&[(&proxy.host, HostSettings::default())]);
+    let err = client.list_tags(&proxy.host, "team/app").await.expect_err("503 every time");
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "registry `{}` answered `503 Service Unavailable` to `GET /v2/team/app/tags/list` for `team/app` \
+             (after 4 attempts): UNAVAILABLE: try again later",
+            proxy.host
+        )
+    );
+    assert_eq!(proxy.requests().len(), 4);
+}
+
+#[tokio::test]
+async fn client_errors_are_not_retried() {
+    let registry = TestRegistry::shared();
+    let proxy = registry.logging_proxy();
+    let client = quick_client(&[(&proxy.host, HostSettings::default())]);
+    client.list_tags(&proxy.host, "nope/missing").await.expect_err("404");
+    assert_eq!(proxy.requests().len(), 1);
+}
+
+#[tokio::test]
+async fn page_size_is_sent_and_links_followed() {
+    let registry = TestRegistry::shared();
+    let proxy = registry.faulty_proxy(Vec::new(), true);
+    let client = quick_client(&[(&proxy.host, HostSettings { page_size: Some(3), ..HostSettings::default() })]);
+    let tags = client.list_tags(&proxy.host, "backend/server").await.expect("tags");
+    assert_eq!(tags, expected_tags("backend/server"));
+    let lines = proxy.request_lines();
+    assert_eq!(lines.len(), 3, "8 tags in pages of 3: {lines:?}");
+    assert_eq!(lines[0], "GET /v2/backend/server/tags/list?n=3");
+    assert!(lines[1].starts_with("GET /v2/backend/server/tags/list?n=3&last="), "{lines:?}");
+}
+
+#[tokio::test]
+async fn requests_per_second_paces_requests() {
+    let registry = TestRegistry::shared();
+    let proxy = registry.logging_proxy();
+    let settings = HostSettings { requests_per_second: Some(10.0), ..HostSettings::default() };
+    let client = quick_client(&[(&proxy.host, settings)]);
+    let started = std::time::Instant::now();
+    let lookups = ["1.0.0", "1.0.1", "1.1.0", "2.0.0", "1.0.0", "1.0.1"]
+        .map(|tag| client.manifest_digest(&proxy.host, "team/app", tag));
+    for digest in futures_join(lookups).await {
+        digest.expect("digest");
+    }
+    // Six requests at ten a second: the last may start 0.5 s after the first.
+    assert!(started.elapsed() >= Duration::from_millis(480), "{:?}", started.elapsed());
+    let requests = proxy.requests();
+    for pair in requests.windows(2) {
+        assert!(pair[1].at - pair[0].at >= Duration::from_millis(80), "{:?}", pair[1].at - pair[0].at);
+    }
+}
+
+/// Awaits every future concurrently on the current task (no `futures` crate needed).
+async fn futures_join<F: std::future::Future>(futures: impl IntoIterator<Item = F>) -> Vec<F::Output>
+where
+    F::Output: Send,
+{
+    let mut pinned: Vec<_> = futures.into_iter().map(Box::pin).collect();
+    let mut outputs: Vec<Option<F::Output>> = pinned.iter().map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for (future, output) in pinned.iter_mut().zip(outputs.iter_mut()) {
+            if output.is_none() {
+                match future.as_mut().poll(cx) {
+                    std::task::Poll::Ready(value) => *output = Some(value),
+                    std::task::Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending { std::task::Poll::Pending } else { std::task::Poll::Ready(()) }
+    })
+    .await;
+    outputs.into_iter().map(|o| o.expect("every future finished")).collect()
+}
+
+#[tokio::test]
+async fn the_deadline_ends_a_hanging_request_with_a_clear_error() {
+    let registry = TestRegistry::shared();
+    let proxy = registry.faulty_proxy(vec![Fault::Hang(Duration::from_secs(20))], false);
+    let client = quick_client(&[(&proxy.host, HostSettings::default())]).with_deadline(Duration::from_secs(1));
+    let started = std::time::Instant::now();
+    let err = client.list_tags(&proxy.host, "team/app").await.expect_err("deadline");
+    assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
+    assert!(matches!(err, RegistryError::Deadline { .. }), "{err:?}");
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "gave up on `{}/team/app`: the registry deadline of 1s passed (raise `spec.timeout` to wait longer)",
+            proxy.host
+        )
+    );
+}
+
+#[tokio::test]
+async fn platform_digests_come_from_the_index() {
+    let registry = TestRegistry::shared();
+    let client = client();
+    let arm64: imgpolicy::registry::Platform = "linux/arm64".parse().expect("platform");
+    let digest =
+        client.platform_digest(registry.host(), "multi/arch", "1.1.0", Some(&arm64)).await.expect("arm64 digest");
+    assert_eq!(digest, registry.child_digest("multi/arch", "1.1.0", "linux/arm64"));
+    // A single-platform image has only its own digest.
+    let digest = client.platform_digest(registry.host(), "team/app", "1.0.0", Some(&arm64)).await.expect("digest");
+    assert_eq!(digest, registry.digest("team/app", "1.0.0"));
+    let s390x: imgpolicy::registry::Platform = "linux/s390x".parse().expect("platform");
+    let err = client.platform_digest(registry.host(), "multi/arch", "1.1.0", Some(&s390x)).await.expect_err("none");
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "`{}/multi/arch:1.1.0` has no manifest for platform `linux/s390x` (it has: linux/amd64, linux/arm64)",
+            registry.host()
+        )
+    );
 }
