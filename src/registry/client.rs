@@ -51,7 +51,7 @@ struct Inner {
     limits: ClientLimits,
     tokens: TokenCache,
     /// One token fetch at a time per (API host, scope): concurrent requests wait for it.
-    token_locks: Mutex<HashMap<(String, String), Arc<tokio::sync::Mutex<()>>>>,
+    token_locks: Mutex<HashMap<(String, String), TokenLock>>,
     /// Credentials per registry host, looked up once.
     credentials: Mutex<HashMap<String, Arc<tokio::sync::OnceCell<Credentials>>>>,
     /// The next free slot per rate-limited authority.
@@ -59,6 +59,9 @@ struct Inner {
     env: Environment,
     counters: Counters,
 }
+
+/// Held while a token for one (API host, scope) is fetched.
+type TokenLock = Arc<tokio::sync::Mutex<()>>;
 
 /// Spaces requests to one host `interval` apart.
 struct Pacer {
@@ -291,16 +294,12 @@ impl RegistryClient {
         let host = authority(request.url());
         let http = self.inner.host_http.get(&host).unwrap_or(&self.inner.http);
         let limits = &self.inner.limits;
-        let mut request = Some(request);
+        let mut current = request;
         let mut attempt = 1;
         loop {
-            let Some(current) = request.take() else {
-                unreachable!("a request is put back before every further attempt")
-            };
             // Our requests have no streaming bodies, so they can always be cloned; one that
             // could not be is simply not retried.
-            request = current.try_clone();
-            let mut current = current;
+            let spare = current.try_clone();
             let remaining = self.remaining()?;
             *current.timeout_mut() = Some(current.timeout().copied().unwrap_or(limits.request_timeout).min(remaining));
             self.pace(&host).await?;
@@ -311,19 +310,20 @@ impl RegistryClient {
                 Err(error) if retry::is_retryable_error(error) => Some(None),
                 Err(_) => None,
             };
-            let wait = match retryable {
-                Some(headers) if attempt < attempts && request.is_some() => {
-                    Some(retry::delay(attempt - 1, headers, limits.backoff, limits.max_backoff))
+            let wait = match (retryable, spare) {
+                (Some(headers), Some(spare)) if attempt < attempts => {
+                    Some((retry::delay(attempt - 1, headers, limits.backoff, limits.max_backoff), spare))
                 }
                 _ => None,
             };
             match wait {
                 // Give up early when the wait would outlast the deadline: the last answer says more.
-                Some(wait) if wait < self.remaining()? => {
+                Some((wait, spare)) if wait < self.remaining()? => {
                     drop(outcome);
                     tokio::time::sleep(wait).await;
                     self.inner.counters.retry();
                     attempt += 1;
+                    current = spare;
                 }
                 _ => {
                     if outcome.as_ref().is_err_and(reqwest::Error::is_timeout) {

@@ -88,9 +88,22 @@ impl SecureRegistries {
         openssl(
             path,
             &[
-                "req", "-x509", "-new", "-key", "ca.key", "-sha256", "-days", "2", "-subj", "/CN=imgpolicy test CA",
-                "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign",
-                "-out", "ca.pem",
+                "req",
+                "-x509",
+                "-new",
+                "-key",
+                "ca.key",
+                "-sha256",
+                "-days",
+                "2",
+                "-subj",
+                "/CN=imgpolicy test CA",
+                "-addext",
+                "basicConstraints=critical,CA:TRUE",
+                "-addext",
+                "keyUsage=critical,keyCertSign,cRLSign",
+                "-out",
+                "ca.pem",
             ],
         );
         openssl(path, &["ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", "server.key"]);
@@ -104,8 +117,22 @@ impl SecureRegistries {
         openssl(
             path,
             &[
-                "x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-days",
-                "2", "-sha256", "-extfile", "server.ext", "-out", "server.pem",
+                "x509",
+                "-req",
+                "-in",
+                "server.csr",
+                "-CA",
+                "ca.pem",
+                "-CAkey",
+                "ca.key",
+                "-CAcreateserial",
+                "-days",
+                "2",
+                "-sha256",
+                "-extfile",
+                "server.ext",
+                "-out",
+                "server.pem",
             ],
         );
         // The issuer's RSA key (PKCS#8 DER for ring) and its self-signed certificate.
@@ -113,16 +140,30 @@ impl SecureRegistries {
         openssl(path, &["pkcs8", "-topk8", "-nocrypt", "-in", "issuer.key", "-outform", "DER", "-out", "issuer.pk8"]);
         openssl(
             path,
-            &["req", "-x509", "-new", "-key", "issuer.key", "-sha256", "-days", "2", "-subj", "/CN=imgpolicy test issuer", "-out", "issuer.pem"],
+            &[
+                "req",
+                "-x509",
+                "-new",
+                "-key",
+                "issuer.key",
+                "-sha256",
+                "-days",
+                "2",
+                "-subj",
+                "/CN=imgpolicy test issuer",
+                "-out",
+                "issuer.pem",
+            ],
         );
         openssl(path, &["x509", "-in", "issuer.pem", "-outform", "DER", "-out", "issuer.der"]);
 
         // htpasswd (bcrypt): the test user, and Google's user with the metadata server's token.
         let mut htpasswd = String::new();
         for (user, password) in [(USER, PASSWORD), ("oauth2accesstoken", GOOGLE_TOKEN)] {
-            let output = Command::new("htpasswd").args(["-nbB", user, password]).output().expect(
-                "run `htpasswd` (Debian package apache2-utils) to hash the test registry's passwords",
-            );
+            let output = Command::new("htpasswd")
+                .args(["-nbB", user, password])
+                .output()
+                .expect("run `htpasswd` (Debian package apache2-utils) to hash the test registry's passwords");
             assert!(output.status.success(), "htpasswd failed");
             htpasswd.push_str(String::from_utf8_lossy(&output.stdout).trim());
             htpasswd.push('\n');
@@ -277,7 +318,8 @@ fn form_decode(text: &str) -> Vec<(String, String)> {
         while i < bytes.len() {
             match bytes[i] {
                 b'%' if i + 2 < bytes.len() => {
-                    let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok().and_then(|h| u8::from_str_radix(h, 16).ok());
+                    let hex =
+                        std::str::from_utf8(&bytes[i + 1..i + 3]).ok().and_then(|h| u8::from_str_radix(h, 16).ok());
                     out.push(hex.unwrap_or(b'%'));
                     i += 3;
                 }
@@ -355,7 +397,12 @@ impl Issuer {
         if repository.starts_with("denied/") {
             return denied(403);
         }
-        *self.issued.lock().unwrap_or_else(|e| e.into_inner()).entry((repository.to_owned(), grant.to_owned())).or_default() += 1;
+        *self
+            .issued
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry((repository.to_owned(), grant.to_owned()))
+            .or_default() += 1;
         let token = self.sign(repository);
         let body = if grant == "refresh" {
             json!({"access_token": token, "expires_in": 300, "refresh_token": REFRESH_TOKEN})
@@ -374,11 +421,8 @@ impl Issuer {
             "jti": format!("{now}-{repository}"),
             "access": [{"type": "repository", "name": repository, "actions": ["pull"]}],
         });
-        let signing_input = format!(
-            "{}.{}",
-            URL_SAFE_NO_PAD.encode(header.to_string()),
-            URL_SAFE_NO_PAD.encode(claims.to_string())
-        );
+        let signing_input =
+            format!("{}.{}", URL_SAFE_NO_PAD.encode(header.to_string()), URL_SAFE_NO_PAD.encode(claims.to_string()));
         let mut signature = vec![0; self.key.public().modulus_len()];
         self.key
             .sign(
