@@ -65,3 +65,29 @@ fn kpt_render_updates_exactly_the_marked_value() {
         )]
     );
 }
+
+/// `kpt fn eval --exec` with `key=value` arguments (a ConfigMap functionConfig), as a user
+/// would type it for a one-off update.
+#[test]
+fn kpt_eval_with_configmap_arguments() {
+    let registry = TestRegistry::shared();
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("functions/examples/kpt-seed");
+    let work = tempfile::tempdir().expect("temp dir");
+    let package = work.path().join("cloud-provisioning");
+    copy_tree(&example, &package, &|text| text.replace("127.0.0.1:5000", registry.host()));
+    let output = Command::new("kpt")
+        .args(["fn", "eval", "--truncate-output=false"])
+        .arg(&package)
+        .arg("--exec")
+        .arg(binary())
+        .arg("--")
+        .arg(format!("image={}/backend/server", registry.host()))
+        .args(["semver=~1.0", "insecure=true", "name=backend-server-policy"])
+        .output()
+        .expect("kpt runs");
+    assert!(output.status.success(), "kpt fn eval failed:\n{}", String::from_utf8_lossy(&output.stderr));
+    let dev = std::fs::read_to_string(package.join("overlays/dev/kustomization.yaml")).expect("dev overlay");
+    assert!(dev.contains(r#"  newTag: 1.0.0 # {"$imagepolicy": "flux-system:backend-server-policy"}"#), "{dev}");
+    let prod = std::fs::read_to_string(package.join("overlays/prod/kustomization.yaml")).expect("prod overlay");
+    assert!(prod.contains("  newTag: 1.0.0\n"), "{prod}");
+}

@@ -210,3 +210,36 @@ fn marked_files_that_are_not_yaml_are_errors() {
         output.stderr
     );
 }
+
+/// The GitHub Actions example's `imgpolicy update` step, run as written in a copy of the seed
+/// package: it updates the dev overlay and writes the commit message the next step uses.
+#[test]
+fn the_github_actions_example_updates_dev_only() {
+    let registry = crate::registry::TestRegistry::shared();
+    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("functions/examples");
+    let workflow = std::fs::read_to_string(examples.join("github-actions/update-dev.yaml")).expect("workflow");
+    let step =
+        workflow.lines().find_map(|line| line.trim().strip_prefix("run: imgpolicy update ")).expect("the update step");
+    let work = tempfile::tempdir().expect("temp dir");
+    copy_tree(&examples.join("kpt-seed"), work.path(), &|text| text.replace("127.0.0.1:5000", registry.host()));
+    let message = work.path().join("message");
+    let script = format!("imgpolicy update {}", step.replace("/tmp/message", &message.display().to_string()));
+    let path = format!(
+        "{}:{}",
+        crate::harness::binary().parent().expect("dir").display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let output = std::process::Command::new("bash")
+        .args(["-c", &script])
+        .current_dir(work.path())
+        .env("PATH", path)
+        .output()
+        .expect("bash");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(
+        std::fs::read_to_string(&message).expect("message"),
+        "chore(dev): update images\n\n- overlays/dev/kustomization.yaml: Kustomization dev images[name=backend-server].newTag: latest -> 1.1.0\n"
+    );
+    let prod = std::fs::read_to_string(work.path().join("overlays/prod/kustomization.yaml")).expect("prod");
+    assert!(prod.contains("  newTag: 1.0.0\n"), "prod is never touched: {prod}");
+}
