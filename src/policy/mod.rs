@@ -8,7 +8,7 @@
 //!
 //! Pure: no I/O, no registry access. Two deliberate differences from Flux,
 //! both making results reproducible: ties never depend on tag order (equal
-//! rank goes to the lexicographically greatest value; tags extracting the same
+//! rank goes to the lexicographically greatest tag, with or without a filter; tags extracting the same
 //! value are represented by the lexicographically smallest), and numbers are
 //! compared exactly instead of as float64.
 

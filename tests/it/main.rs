@@ -18,6 +18,8 @@ mod lossless;
 mod kpt;
 // `imgpolicy select` and `--explain`.
 mod select;
+// Properties of tag selection over generated tag sets, against independent references.
+mod policy_properties;
 // `imgpolicy update`: write-back for CI.
 mod update;
 // kubectl kustomize's exec plugin and the ArgoCD plugin.
