@@ -14,9 +14,22 @@ pub struct Cli {
     /// What to do; the KRM function when omitted.
     #[command(subcommand)]
     pub command: Option<Command>,
-    /// Print the number of registry requests by kind to stderr at the end.
+    /// Print registry requests by kind, cache hits and misses, time spent waiting on the
+    /// network and peak memory to stderr at the end.
     #[arg(long, short, global = true)]
     pub verbose: bool,
+    /// Cache registry answers in DIR [default: $XDG_CACHE_HOME/imgpolicy, else
+    /// ~/.cache/imgpolicy; env: IMGPOLICY_CACHE_DIR].
+    #[arg(long, global = true, value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+    /// Answer from the cache only, whatever the age of its entries; fail on a miss, naming the
+    /// repository [env: IMGPOLICY_OFFLINE=1].
+    #[arg(long, global = true, conflicts_with = "refresh")]
+    pub offline: bool,
+    /// Ask the registries again instead of reading the cache, and store the new answers
+    /// [env: IMGPOLICY_REFRESH=1].
+    #[arg(long, global = true)]
+    pub refresh: bool,
 }
 
 /// The subcommands.

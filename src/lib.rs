@@ -3,8 +3,10 @@
 //! The crate is organised by concept: [`yaml`] (lossless tree and splices), [`resource_list`]
 //! (the KRM function I/O), [`config`] (where policies come from), [`marker`] (which values are
 //! updated), [`policy`] and [`semver`] (which tag wins), [`image`] (references),
-//! [`registry`] (OCI distribution API), [`resolve`] (the engine) and [`commands`] (the function and the subcommands).
+//! [`registry`] (OCI distribution API), [`cache`] (registry answers kept across runs),
+//! [`resolve`] (the engine) and [`commands`] (the function and the subcommands).
 
+pub mod cache;
 pub mod cli;
 pub mod commands;
 pub mod config;
@@ -58,20 +60,35 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitStatus {
     // The function fails with 1 (KRM convention); `select` keeps 1 for "nothing matched" and
     // fails with 2.
     let verbose = cli.verbose;
+    let cache = cache::CacheOptions::from_env().with_flags(cli.cache_dir, cli.offline, cli.refresh);
     let (result, failed) = match cli.command.unwrap_or(Command::Fn) {
-        Command::Fn => (commands::function::run(stdin, stdout), ExitStatus::Failure),
+        Command::Fn => (commands::function::run(stdin, stdout, &cache), ExitStatus::Failure),
         Command::Select(args) => (commands::select::run(&args, stdin, stdout), ExitStatus::Error),
-        Command::Update(args) => (commands::update::run(&args, stdout), ExitStatus::Error),
-        Command::Render(args) => (commands::render::run(&args, stdout), ExitStatus::Failure),
+        Command::Update(args) => (commands::update::run(&args, &cache, stdout), ExitStatus::Error),
+        Command::Render(args) => (commands::render::run(&args, &cache, stdout), ExitStatus::Failure),
     };
     let status = result.unwrap_or_else(|error| {
         report(&error);
         failed
     });
     if verbose {
-        let _ = writeln!(std::io::stderr().lock(), "imgpolicy: registry: {}", registry::request_counts());
+        let mut stderr = std::io::stderr().lock();
+        let _ = writeln!(stderr, "imgpolicy: registry: {}", registry::request_counts());
+        let _ = writeln!(stderr, "imgpolicy: cache: {}", cache::cache_counts());
+        let _ =
+            writeln!(stderr, "imgpolicy: network: {} ms waiting on registries", registry::network_wait().as_millis());
+        if let Some(peak) = peak_rss_kib() {
+            let _ = writeln!(stderr, "imgpolicy: memory: {} KiB peak RSS", peak);
+        }
     }
     status
+}
+
+/// The process's peak resident set size (`VmHWM` in `/proc/self/status`), where Linux says.
+fn peak_rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find_map(|line| line.strip_prefix("VmHWM:"))?;
+    line.trim().strip_suffix("kB")?.trim().parse().ok()
 }
 
 /// Prints `error` and its causes to stderr: `error: ...` then `  caused by: ...` lines.

@@ -4,14 +4,18 @@
 //! (per platform) is looked up once, and requests to different repositories run concurrently,
 //! at most `spec.concurrency` at a time, all within one deadline (`spec.timeout`). Only then
 //! are values computed, in target order, so results are deterministic.
+//!
+//! Every tag listing and digest goes through the [`Cache`], with the time to live of the
+//! policies that need it: the shortest `interval` among them.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
+use crate::cache::{Cache, CacheKey};
 use crate::config::{Config, DigestReflection, OnError, Policy, PolicyRef};
 use crate::image::{ImageRef, Repository, is_valid_digest, is_valid_tag};
 use crate::marker::{Found, Origin, Part, Target};
@@ -66,12 +70,13 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(300);
 /// How many repositories are resolved at once when `spec.concurrency` is not set.
 pub const DEFAULT_CONCURRENCY: usize = 8;
 
-/// Resolves what `found` asks of `items` against `config`, asking `client`.
+/// Resolves what `found` asks of `items` against `config`, asking `cache`, then `client`.
 pub async fn resolve(
     items: &[Resource<'_>],
     found: &Found<'_>,
     config: &Config,
     client: &RegistryClient,
+    cache: &Arc<Cache>,
 ) -> Resolution {
     let targets = found.targets.as_slice();
     let mut resolution = Resolution::default();
@@ -79,26 +84,26 @@ pub async fn resolve(
     let limit = Arc::new(Semaphore::new(config.concurrency.unwrap_or(DEFAULT_CONCURRENCY).max(1)));
     let policies: BTreeMap<&PolicyRef, &Policy> =
         targets.iter().filter_map(|target| config.policies.get_key_value(&target.marker.policy)).collect();
-    let tags = list_tags(client, &limit, policies.values().map(|policy| policy.repository.clone()).collect()).await;
+    let mut ttls: BTreeMap<Repository, Duration> = BTreeMap::new();
+    for policy in policies.values() {
+        let ttl = policy.interval.unwrap_or(cache.default_ttl());
+        ttls.entry(policy.repository.clone()).and_modify(|shortest| *shortest = ttl.min(*shortest)).or_insert(ttl);
+    }
+    let tags = list_tags(client, cache, &limit, ttls.clone()).await;
     let choices: BTreeMap<&PolicyRef, Choice> =
         policies.iter().map(|(reference, policy)| (*reference, choose(policy, tags.get(&policy.repository)))).collect();
 
     let plans: Vec<Option<Plan>> = targets.iter().map(|target| plan(targets, target, config, &choices)).collect();
     let pins: Vec<Option<Repository>> = found.pins.iter().map(|pin| pin.image.repository().ok()).collect();
-    let wanted: BTreeSet<DigestKey> = plans
-        .iter()
-        .flatten()
-        .filter(|plan| plan.needs_digest)
-        .map(digest_key)
-        .chain(
-            found
-                .pins
-                .iter()
-                .zip(&pins)
-                .filter_map(|(pin, repository)| Some((repository.clone()?, pin.tag.clone(), None))),
-        )
-        .collect();
-    let digests = manifest_digests(client, &limit, wanted).await;
+    let mut wanted: BTreeMap<DigestKey, Duration> = BTreeMap::new();
+    let digest_lookups = plans.iter().flatten().filter(|plan| plan.needs_digest).map(digest_key).chain(
+        found.pins.iter().zip(&pins).filter_map(|(pin, repository)| Some((repository.clone()?, pin.tag.clone(), None))),
+    );
+    for key in digest_lookups {
+        let ttl = ttls.get(&key.0).copied().unwrap_or(cache.default_ttl());
+        wanted.entry(key).and_modify(|shortest| *shortest = ttl.min(*shortest)).or_insert(ttl);
+    }
+    let digests = manifest_digests(client, cache, &limit, wanted).await;
 
     let mut failures = Vec::new();
     for (target, plan) in targets.iter().zip(&plans) {
@@ -274,47 +279,79 @@ fn choose(policy: &Policy, tags: Option<&Result<Vec<String>, String>>) -> Choice
     })
 }
 
+/// Lists the tags of each repository, from the cache when its entry is younger than the
+/// repository's time to live.
 async fn list_tags(
     client: &RegistryClient,
+    cache: &Arc<Cache>,
     limit: &Arc<Semaphore>,
-    repositories: BTreeSet<Repository>,
+    repositories: BTreeMap<Repository, Duration>,
 ) -> HashMap<Repository, Result<Vec<String>, String>> {
     let mut tasks = JoinSet::new();
-    for repository in repositories {
+    for (repository, ttl) in repositories {
         let client = client.clone();
+        let cache = Arc::clone(cache);
         let limit = Arc::clone(limit);
         tasks.spawn(async move {
             // The semaphore is never closed, so a permit always comes.
             let _permit = limit.acquire_owned().await;
-            let tags = client
-                .list_tags(&repository.host, &repository.path)
-                .await
-                .map_err(|error| format!("listing tags of `{repository}`: {}", chain(&error)));
+            let failed = |error: &dyn std::error::Error| format!("listing tags of `{repository}`: {}", chain(error));
+            let fetch =
+                || async { client.list_tags(&repository.host, &repository.path).await.map_err(|error| failed(&error)) };
+            let tags = match client.credential_identity(&repository.host).await {
+                Ok(identity) => cache
+                    .get_or_fetch(&CacheKey::tags(&repository, &identity), ttl, fetch)
+                    .await
+                    .map_err(|message| offline_context(&cache, message, || format!("listing tags of `{repository}`"))),
+                Err(error) => Err(failed(&error)),
+            };
             (repository, tags)
         });
     }
     collect(tasks).await
 }
 
+/// An offline miss said where it happened (online, errors come from the fetch, complete).
+fn offline_context(cache: &Cache, message: String, what: impl FnOnce() -> String) -> String {
+    if cache.is_offline() { format!("{}: {message}", what()) } else { message }
+}
+
+/// Looks up each digest, from the cache when its entry is younger than its time to live.
 async fn manifest_digests(
     client: &RegistryClient,
+    cache: &Arc<Cache>,
     limit: &Arc<Semaphore>,
-    wanted: BTreeSet<DigestKey>,
+    wanted: BTreeMap<DigestKey, Duration>,
 ) -> HashMap<DigestKey, Result<String, String>> {
     let mut tasks = JoinSet::new();
-    for (repository, tag, platform) in wanted {
+    for ((repository, tag, platform), ttl) in wanted {
         let client = client.clone();
+        let cache = Arc::clone(cache);
         let limit = Arc::clone(limit);
         tasks.spawn(async move {
             let _permit = limit.acquire_owned().await;
-            let lookup = client.platform_digest(&repository.host, &repository.path, &tag, platform.as_ref()).await;
-            let digest = match lookup {
-                Ok(digest) if is_valid_digest(&digest) => Ok(digest),
-                Ok(digest) => Err(format!(
-                    "registry returned an invalid digest `{}` for `{repository}:{tag}`",
-                    digest.escape_debug()
-                )),
-                Err(error) => Err(format!("looking up the digest of `{repository}:{tag}`: {}", chain(&error))),
+            let failed = |error: &dyn std::error::Error| {
+                format!("looking up the digest of `{repository}:{tag}`: {}", chain(error))
+            };
+            let fetch = || async {
+                let lookup = client.platform_digest(&repository.host, &repository.path, &tag, platform.as_ref()).await;
+                match lookup {
+                    Ok(digest) if is_valid_digest(&digest) => Ok(digest),
+                    Ok(digest) => Err(format!(
+                        "registry returned an invalid digest `{}` for `{repository}:{tag}`",
+                        digest.escape_debug()
+                    )),
+                    Err(error) => Err(failed(&error)),
+                }
+            };
+            let digest = match client.credential_identity(&repository.host).await {
+                Ok(identity) => {
+                    let key = CacheKey::digest(&repository, &tag, platform.as_ref(), &identity);
+                    cache.get_or_fetch(&key, ttl, fetch).await.map_err(|message| {
+                        offline_context(&cache, message, || format!("looking up the digest of `{repository}:{tag}`"))
+                    })
+                }
+                Err(error) => Err(failed(&error)),
             };
             ((repository, tag, platform), digest)
         });

@@ -1,6 +1,6 @@
 //! One KRM resource: typed access to the identity fields of a YAML mapping node.
 
-use crate::yaml::Node;
+use crate::yaml::{Node, Stream};
 
 /// Annotations kpt and kustomize use for an item's file path, newest first.
 const PATH_ANNOTATIONS: [&str; 2] = ["internal.config.kubernetes.io/path", "config.kubernetes.io/path"];
@@ -40,6 +40,18 @@ impl<'n> Resource<'n> {
     /// Wraps a node.
     pub fn new(node: &'n Node) -> Self {
         Self { node }
+    }
+
+    /// Every document of `stream` that is a mapping, in order (empty and scalar documents are
+    /// not resources).
+    pub fn all_in(stream: &'n Stream) -> Vec<Self> {
+        stream
+            .documents
+            .iter()
+            .map(|document| &document.root)
+            .filter(|root| root.entries().is_some())
+            .map(Self::new)
+            .collect()
     }
 
     /// `apiVersion`, if a scalar.

@@ -12,6 +12,7 @@ use std::path::Path;
 
 use anyhow::{Context, bail};
 
+use crate::cache::CacheOptions;
 use crate::engine;
 use crate::exit_status::ExitStatus;
 use crate::marker::Source;
@@ -39,18 +40,11 @@ pub fn run(config_path: &Path, input: &mut impl Read, output: &mut impl Write) -
     let mut text = String::new();
     input.read_to_string(&mut text).context("reading resources from stdin")?;
     let stream = parse_stream(&text).context("the resources on stdin are not YAML")?;
-    let items = stream
-        .documents
-        .iter()
-        .map(|document| &document.root)
-        .filter(|root| root.entries().is_some())
-        .map(Resource::new)
-        .collect();
+    let items = Resource::all_in(&stream);
     let source = Source { text: &text, comments: &stream.comments, items };
-    let resolution = engine::process(&[config], std::slice::from_ref(&source))?.map_err(|errors| {
-        let lines: Vec<String> = errors.iter().map(ToString::to_string).collect();
-        anyhow::anyhow!("invalid configuration:\n  {}", lines.join("\n  "))
-    })?;
+    // kustomize passes no flags: the cache is set through the environment only.
+    let cache = CacheOptions::from_env();
+    let resolution = engine::process(&[config], std::slice::from_ref(&source), &cache)??;
     let mut stderr = std::io::stderr().lock();
     for result in resolution.results.iter().filter(|result| result.severity != Severity::Info) {
         let _ = writeln!(stderr, "{}", result.to_line(None));

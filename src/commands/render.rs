@@ -14,6 +14,7 @@ use std::process::Command;
 
 use anyhow::{Context, bail};
 
+use crate::cache::CacheOptions;
 use crate::cli::RenderArgs;
 use crate::engine;
 use crate::exit_status::ExitStatus;
@@ -32,12 +33,12 @@ struct Text {
     stream: Stream,
 }
 
-/// Runs `render`.
+/// Runs `render`, with registry answers cached as `cache` says.
 ///
 /// # Errors
 /// A failed build, unreadable or invalid files, an invalid configuration, a failed resolution,
 /// or nothing to render.
-pub fn run(args: &RenderArgs, output: &mut impl Write) -> anyhow::Result<ExitStatus> {
+pub fn run(args: &RenderArgs, cache: &CacheOptions, output: &mut impl Write) -> anyhow::Result<ExitStatus> {
     let dir = &args.dir;
     let texts = if KUSTOMIZATIONS.iter().any(|name| dir.join(name).is_file()) {
         vec![build_kustomization(dir)?]
@@ -55,7 +56,7 @@ pub fn run(args: &RenderArgs, output: &mut impl Write) -> anyhow::Result<ExitSta
         config.iter().flat_map(|stream| &stream.documents).map(|document| &document.root).collect();
     let sources: Vec<Source<'_>> = texts
         .iter()
-        .map(|text| Source { text: &text.text, comments: &text.stream.comments, items: resources(&text.stream) })
+        .map(|text| Source { text: &text.text, comments: &text.stream.comments, items: Resource::all_in(&text.stream) })
         .collect();
     configs.extend(
         sources
@@ -64,10 +65,7 @@ pub fn run(args: &RenderArgs, output: &mut impl Write) -> anyhow::Result<ExitSta
             .filter(|item| item.kind() == Some("ImagePolicyConfig"))
             .map(|item| item.node),
     );
-    let resolution = engine::process(&configs, &sources)?.map_err(|errors| {
-        let lines: Vec<String> = errors.iter().map(ToString::to_string).collect();
-        anyhow::anyhow!("invalid configuration:\n  {}", lines.join("\n  "))
-    })?;
+    let resolution = engine::process(&configs, &sources, cache)??;
     let owner: Vec<usize> =
         sources.iter().enumerate().flat_map(|(index, source)| std::iter::repeat_n(index, source.items.len())).collect();
     let mut stderr = std::io::stderr().lock();
@@ -101,16 +99,6 @@ pub fn run(args: &RenderArgs, output: &mut impl Write) -> anyhow::Result<ExitSta
     }
     output.write_all(rendered.as_bytes()).and_then(|()| output.flush()).context("writing to stdout")?;
     Ok(ExitStatus::Success)
-}
-
-fn resources(stream: &Stream) -> Vec<Resource<'_>> {
-    stream
-        .documents
-        .iter()
-        .map(|document| &document.root)
-        .filter(|root| root.entries().is_some())
-        .map(Resource::new)
-        .collect()
 }
 
 /// Whether a document is a manifest to print: a mapping that is not configuration.

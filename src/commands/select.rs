@@ -89,16 +89,22 @@ fn tags(args: &SelectArgs, stdin: &mut impl Read) -> anyhow::Result<Vec<String>>
 }
 
 /// One line per tag, in input order (`TAG  what happened`), then the outcome.
+///
+/// Invalid tags come from the registry as they are: they are shown escaped and cut
+/// ([`shown`]), so that a newline or a terminal escape sequence in one cannot forge lines or
+/// reach the terminal, and a megabyte-long one cannot widen every line.
 fn explain(evaluation: &Evaluation<'_>, invalid: &[String]) -> String {
+    let invalid: Vec<String> = invalid.iter().map(|tag| shown(tag)).collect();
     let width = evaluation
         .reports
         .iter()
         .map(|report| report.tag.len())
-        .chain(invalid.iter().map(String::len))
+        .chain(invalid.iter().map(|tag| tag.chars().count()))
         .max()
-        .unwrap_or(0);
+        .unwrap_or(0)
+        .min(MAX_SHOWN);
     let mut text = String::new();
-    for tag in invalid {
+    for tag in &invalid {
         text.push_str(&format!("{tag:width$}  not a valid OCI tag, ignored\n"));
     }
     for report in &evaluation.reports {
@@ -109,4 +115,17 @@ fn explain(evaluation: &Evaluation<'_>, invalid: &[String]) -> String {
         Err(_) => text.push_str("=> no tag\n"),
     }
     text
+}
+
+/// The widest a tag is shown: a valid tag's 128 characters.
+const MAX_SHOWN: usize = 128;
+
+/// `tag` as `--explain` shows an invalid one: escaped like a Rust string, cut to [`MAX_SHOWN`]
+/// characters.
+fn shown(tag: &str) -> String {
+    let escaped = tag.escape_debug().to_string();
+    match escaped.char_indices().nth(MAX_SHOWN) {
+        Some((end, _)) => format!("{}...", &escaped[..end]),
+        None => escaped,
+    }
 }

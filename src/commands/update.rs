@@ -4,7 +4,8 @@
 //! `--config` and from `ImagePolicyConfig` or Flux objects found there, resolves every marker in
 //! one run (one tag listing per repository across all files) and writes each changed file back
 //! in place: losslessly (only the edited scalars change) and atomically (a temporary file in the
-//! same directory, the original's mode, then a rename). Nothing is written if anything failed.
+//! same directory, the original's mode, then a rename; every file staged before any is renamed).
+//! Nothing is written if anything failed.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -13,6 +14,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 
+use crate::cache::CacheOptions;
 use crate::cli::UpdateArgs;
 use crate::engine;
 use crate::exit_status::ExitStatus;
@@ -33,13 +35,7 @@ struct File {
 
 impl File {
     fn resources(&self) -> Vec<Resource<'_>> {
-        self.stream
-            .documents
-            .iter()
-            .map(|document| &document.root)
-            .filter(|root| root.entries().is_some())
-            .map(Resource::new)
-            .collect()
+        Resource::all_in(&self.stream)
     }
 }
 
@@ -56,7 +52,7 @@ struct Change {
 /// # Errors
 /// Unreadable paths or files, a symlink leading outside its PATH, a marked file that is not
 /// YAML, an invalid configuration, a failed resolution, or a failed write.
-pub fn run(args: &UpdateArgs, output: &mut impl Write) -> anyhow::Result<ExitStatus> {
+pub fn run(args: &UpdateArgs, cache: &CacheOptions, output: &mut impl Write) -> anyhow::Result<ExitStatus> {
     let mut files = Vec::new();
     for path in &args.paths {
         collect(path, &mut files)?;
@@ -80,10 +76,7 @@ pub fn run(args: &UpdateArgs, output: &mut impl Write) -> anyhow::Result<ExitSta
         .iter()
         .map(|file| Source { text: &file.text, comments: &file.stream.comments, items: file.resources() })
         .collect();
-    let resolution = engine::process(&configs, &sources)?.map_err(|errors| {
-        let lines: Vec<String> = errors.iter().map(ToString::to_string).collect();
-        anyhow::anyhow!("invalid configuration:\n  {}", lines.join("\n  "))
-    })?;
+    let resolution = engine::process(&configs, &sources, cache)??;
     let owner = owners(&sources);
     report_problems(&resolution.results, &files, &owner);
     if resolution.failed() {
@@ -117,9 +110,7 @@ pub fn run(args: &UpdateArgs, output: &mut impl Write) -> anyhow::Result<ExitSta
         let _ = std::io::stderr().lock().write_all(summary.as_bytes());
     }
     if !args.dry_run && !args.check {
-        for (file, new) in &updated {
-            write_atomically(&file.target, new).with_context(|| format!("writing `{}`", file.shown.display()))?;
-        }
+        write_all_or_nothing(&updated)?;
     }
     output.write_all(text.as_bytes()).and_then(|()| output.flush()).context("writing to stdout")?;
     Ok(if args.check && !updated.is_empty() { ExitStatus::Failure } else { ExitStatus::Success })
@@ -290,9 +281,31 @@ fn unified_diff(path: &Path, old: &str, new: &str) -> String {
         .to_string()
 }
 
-/// Replaces `path` with `text`: a temporary file beside it with the same mode, then a rename,
-/// so a reader sees the old file or the new one, never a half-written one.
-fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
+/// Replaces every file with its new text, or none: each new text is first written in full to
+/// a temporary file beside its file (same mode, synced), and only when all are written are they
+/// renamed over the originals, so a reader sees an old file or a new one, never a half-written
+/// one. A failure while writing removes every temporary file and leaves all files as they were.
+fn write_all_or_nothing(updated: &[(&File, String)]) -> anyhow::Result<()> {
+    let mut staged = Vec::new();
+    for (file, new) in updated {
+        match stage(&file.target, new) {
+            Ok(temporary) => staged.push((temporary, *file)),
+            Err(error) => {
+                for (temporary, _) in &staged {
+                    let _ = std::fs::remove_file(temporary);
+                }
+                return Err(error).with_context(|| format!("writing `{}`; nothing was written", file.shown.display()));
+            }
+        }
+    }
+    for (temporary, file) in &staged {
+        std::fs::rename(temporary, &file.target).with_context(|| format!("writing `{}`", file.shown.display()))?;
+    }
+    Ok(())
+}
+
+/// Writes `text` to a new temporary file beside `path`, with `path`'s mode; returns its path.
+fn stage(path: &Path, text: &str) -> std::io::Result<PathBuf> {
     let permissions = std::fs::metadata(path)?.permissions();
     let dir = path.parent().unwrap_or(Path::new("."));
     let name = path.file_name().map(|name| name.to_string_lossy().into_owned()).unwrap_or_default();
@@ -301,11 +314,13 @@ fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
         let mut file = std::fs::OpenOptions::new().write(true).create_new(true).open(&temporary)?;
         file.write_all(text.as_bytes())?;
         file.sync_all()?;
-        std::fs::set_permissions(&temporary, permissions)?;
-        std::fs::rename(&temporary, path)
+        std::fs::set_permissions(&temporary, permissions)
     })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&temporary);
+    match result {
+        Ok(()) => Ok(temporary),
+        Err(error) => {
+            let _ = std::fs::remove_file(&temporary);
+            Err(error)
+        }
     }
-    result
 }

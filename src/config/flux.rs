@@ -23,6 +23,8 @@ struct RepositorySpec {
     #[serde(default)]
     insecure: bool,
     exclusion_list: Option<Vec<String>>,
+    /// How often Flux scans the repository: how long its cached tags stay fresh here.
+    interval: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -33,6 +35,8 @@ struct PolicySpecFlux {
     filter_tags: Option<FilterTags>,
     #[serde(default)]
     digest_reflection_policy: DigestReflection,
+    /// How often Flux re-reflects the digest (`digestReflectionPolicy: Always`).
+    interval: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -60,6 +64,7 @@ pub(super) fn read(items: &[Resource<'_>], config: &mut Config, errors: &mut Vec
         let object = resource.describe();
         match read_spec::<RepositorySpec>(resource, &object) {
             Ok(spec) => {
+                Config::interval(spec.interval.as_deref(), || format!("{object}: spec.interval"), errors);
                 repositories.insert(reference(resource), spec);
             }
             Err(error) => errors.push(error),
@@ -104,12 +109,23 @@ pub(super) fn read(items: &[Resource<'_>], config: &mut Config, errors: &mut Vec
             spec: policy_spec(rule, spec.filter_tags, repository.exclusion_list.clone()),
             digest_reflection: spec.digest_reflection_policy,
         };
+        // The shorter of the two intervals: Flux would see a change after either.
+        // The repository's interval was checked when it was read.
+        let interval = [
+            Config::interval(spec.interval.as_deref(), || format!("{object}: spec.interval"), errors),
+            repository.interval.as_deref().and_then(|text| crate::registry::parse_duration(text).ok()),
+        ]
+        .into_iter()
+        .flatten()
+        .min();
         let places = Places {
             policy: format!("{object}: spec."),
             repository: format!("ImageRepository {}/{}: spec.", repository_ref.namespace, repository_ref.name),
             image: format!("ImageRepository {}/{}: spec.image", repository_ref.namespace, repository_ref.name),
             field_name: flux_field_name,
         };
-        config.add_policy(input, &places, errors);
+        if let Some(policy) = config.add_policy(input, &places, errors) {
+            policy.interval = interval;
+        }
     }
 }

@@ -2,6 +2,7 @@
 
 use serde::Deserialize;
 
+use crate::cache::RedisUrl;
 use crate::policy::{PolicySpec, RuleSpec};
 use crate::registry::{CredentialSource, HostSettings, Platform, parse_duration};
 use crate::resource_list::Resource;
@@ -31,6 +32,20 @@ struct Spec {
     timeout: Option<String>,
     /// How many repositories are resolved at once.
     concurrency: Option<usize>,
+    /// Where registry answers are cached.
+    cache: Option<CacheEntry>,
+}
+
+/// `spec.cache`.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct CacheEntry {
+    /// The cache directory.
+    dir: Option<std::path::PathBuf>,
+    /// `redis://HOST[:PORT][/DB]`: a cache shared by a fleet of renderers.
+    redis: Option<String>,
+    /// How long answers stay fresh when no policy says: `1m`, `30s`.
+    interval: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -46,6 +61,8 @@ struct PolicyEntry {
     digest_reflection_policy: DigestReflection,
     /// `os/arch[/variant]`: write that platform's manifest digest instead of the index's.
     platform: Option<String>,
+    /// How long cached registry answers stay fresh for this policy: `5m`, `30s`.
+    interval: Option<String>,
 }
 
 /// `policy:` with exactly one of its three keys, as Flux's ImagePolicy has it.
@@ -163,6 +180,9 @@ pub(super) fn read(resource: &Resource<'_>, config: &mut Config, errors: &mut Ve
         Some(n) => config.concurrency = Some(n),
         None => {}
     }
+    if let Some(cache) = spec.cache {
+        read_cache(cache, &object, config, errors);
+    }
     for (index, registry) in spec.registries.into_iter().enumerate() {
         let place = |field: &str| format!("{object}: spec.registries[{index}].{field}");
         if registry.page_size == Some(0) {
@@ -194,6 +214,7 @@ pub(super) fn read(resource: &Resource<'_>, config: &mut Config, errors: &mut Ve
                 continue;
             }
         };
+        let interval = Config::interval(entry.interval.as_deref(), || format!("{place}interval"), errors);
         let input = PolicyInput {
             reference: PolicyRef {
                 namespace: entry.namespace.unwrap_or_else(|| DEFAULT_NAMESPACE.to_owned()),
@@ -205,6 +226,19 @@ pub(super) fn read(resource: &Resource<'_>, config: &mut Config, errors: &mut Ve
         };
         if let Some(policy) = config.add_policy(input, &Places::in_one_object(place, flux_field_name), errors) {
             policy.platform = platform;
+            policy.interval = interval;
         }
     }
+}
+
+/// Reads `spec.cache` into `config`.
+fn read_cache(cache: CacheEntry, object: &str, config: &mut Config, errors: &mut Vec<ConfigError>) {
+    let place = |field: &str| format!("{object}: spec.cache.{field}");
+    config.cache.dir = cache.dir;
+    match cache.redis.as_deref().map(str::parse::<RedisUrl>) {
+        Some(Ok(url)) => config.cache.redis = Some(url),
+        Some(Err(error)) => errors.push(ConfigError::new(place("redis"), error.to_string())),
+        None => {}
+    }
+    config.cache.interval = Config::interval(cache.interval.as_deref(), || place("interval"), errors);
 }

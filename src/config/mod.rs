@@ -11,7 +11,7 @@ mod flux;
 mod image_policy_config;
 mod resolved;
 
-pub use error::ConfigError;
+pub use error::{ConfigError, ConfigErrors};
 pub use resolved::{Config, DigestReflection, OnError, Policy, PolicyRef};
 
 use crate::resource_list::Resource;
@@ -19,7 +19,10 @@ use crate::yaml::Node;
 
 /// Deserialises `resource`'s `spec`; an error names `object` and the failing field's path.
 fn read_spec<T: serde::de::DeserializeOwned>(resource: &Resource<'_>, object: &str) -> Result<T, ConfigError> {
-    let spec = resource.node.get("spec").map(crate::yaml::to_json).unwrap_or(serde_json::Value::Null);
+    let spec = match resource.node.get("spec").map(crate::yaml::to_json).transpose() {
+        Ok(spec) => spec.unwrap_or(serde_json::Value::Null),
+        Err(error) => return Err(ConfigError::new(format!("{object}: spec"), error.to_string())),
+    };
     serde_path_to_error::deserialize(spec).map_err(|error| {
         let path = error.path().to_string();
         let place = if path == "." { format!("{object}: spec") } else { format!("{object}: spec.{path}") };

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use crate::cache::CacheSpec;
 use crate::image::{ImageRef, Repository, parse_repository};
 use crate::policy::{PolicySpec, RuleSpec, TagPolicy};
 use crate::registry::{HostSettings, Platform};
@@ -70,6 +71,9 @@ pub struct Policy {
     pub digest_reflection: DigestReflection,
     /// The platform whose manifest digest is written; `None`: the index digest.
     pub platform: Option<Platform>,
+    /// How long cached registry answers stay fresh for this policy (Flux's `spec.interval`);
+    /// `None`: the cache's default.
+    pub interval: Option<Duration>,
 }
 
 /// Everything the engine needs to know besides the resources.
@@ -92,6 +96,8 @@ pub struct Config {
     pub pin_digests_exclude: Vec<String>,
     /// What a failed resolution does.
     pub on_error: OnError,
+    /// `spec.cache`: where answers are cached, and for how long by default.
+    pub cache: CacheSpec,
 }
 
 /// Where a policy's fields were written, for error messages.
@@ -167,8 +173,24 @@ impl Config {
             rule,
             digest_reflection: input.digest_reflection,
             platform: None,
+            interval: None,
         };
         Some(self.policies.entry(input.reference).or_insert(policy))
+    }
+
+    /// Parses an `interval` field (`5m`, `1m30s`) found at `place`.
+    pub(super) fn interval(
+        text: Option<&str>,
+        place: impl Fn() -> String,
+        errors: &mut Vec<ConfigError>,
+    ) -> Option<Duration> {
+        match crate::registry::parse_duration(text?) {
+            Ok(interval) => Some(interval),
+            Err(message) => {
+                errors.push(ConfigError::new(place(), message));
+                None
+            }
+        }
     }
 
     /// Marks `host` as plain HTTP.

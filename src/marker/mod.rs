@@ -102,9 +102,46 @@ fn find_in<'n>(source: &Source<'n>, offset: usize, config: &Config, warnings: &m
         found.sort_by_key(|target| target.node.range.start);
         if config.pin_digests {
             let taken: Vec<&Node> = found.iter().map(|target| target.node).collect();
-            out.pins.extend(pin::find(index, resource, config, &taken));
+            let pins = pin::find(index, resource, config, &taken);
+            out.pins.extend(pins.into_iter().filter(|pin| refusal(pin.node).is_none()));
         }
-        out.targets.extend(found);
+        for target in found {
+            match refusal(target.node) {
+                None => out.targets.push(target),
+                Some(reason) => warnings.push(FnResult::at(
+                    crate::results::Severity::Warning,
+                    reason,
+                    index,
+                    resource,
+                    Some(&target.path),
+                )),
+            }
+        }
+    }
+}
+
+/// Why a marked node is left alone, if it is: an alias (editing it would replace the alias,
+/// not the value it shares; the anchored value is what to mark), an empty value, or a scalar
+/// with a tag other than `!!str` (`!!int`, a custom `!tag`), whose meaning a new value could
+/// break.
+fn refusal(node: &Node) -> Option<String> {
+    use crate::yaml::NodeKind;
+    match &node.kind {
+        NodeKind::Alias(target) => Some(format!(
+            "`*{}` is an alias, and aliases are never edited; mark the value anchored at line {} instead",
+            target.name(),
+            target.node().line
+        )),
+        // An empty value has no bytes of its own to replace, so a splice there would change the
+        // key or the block header, not the value.
+        NodeKind::Scalar(_) if !node.is_replaceable() => {
+            Some("the value is empty, so there is nothing to replace; write the current value there".to_owned())
+        }
+        NodeKind::Scalar(scalar) if !scalar.is_str() => Some(format!(
+            "the value is tagged `{}`; only untagged or `!!str` values are edited, so it is left as it is",
+            scalar.tag_shorthand().unwrap_or_default()
+        )),
+        _ => None,
     }
 }
 
@@ -125,13 +162,13 @@ pub(crate) struct Field<'n> {
     pub(crate) head: &'n Node,
 }
 
-/// Every scalar under `node` with its path; `[name=x]` for sequence items that have a name.
+/// Every scalar (and alias) under `node` with its path; `[name=x]` for sequence items that have a name.
 pub(crate) fn scalars<'n>(node: &'n Node, head: &'n Node, path: &FieldPath, out: &mut Vec<Field<'n>>) {
     use crate::yaml::{NodeKind, Segment};
     match &node.kind {
         NodeKind::Scalar(_) => out.push(Field { path: path.clone(), node, head }),
         NodeKind::Mapping { entries, .. } => {
-            for entry in entries {
+            for entry in entries.iter() {
                 if let Some(key) = entry.key.as_str() {
                     scalars(&entry.value, &entry.key, &path.child(Segment::Key(key.to_owned())), out);
                 }
@@ -148,6 +185,7 @@ pub(crate) fn scalars<'n>(node: &'n Node, head: &'n Node, path: &FieldPath, out:
                 scalars(item, item, &path.child(segment), out);
             }
         }
-        NodeKind::Alias(_) => {}
+        // Listed so that a marker on an alias is reported rather than silently ignored.
+        NodeKind::Alias(_) => out.push(Field { path: path.clone(), node, head }),
     }
 }

@@ -17,7 +17,7 @@ use reqwest::{Method, Request, StatusCode, Url};
 
 use crate::registry::client::{RegistryClient, SendError};
 use crate::registry::credentials::Credentials;
-use crate::registry::error::{body_excerpt, detail_suffix, truncate};
+use crate::registry::error::{body_excerpt, detail_suffix, redact, truncate};
 use crate::registry::stats::RequestKind;
 
 /// The OAuth2 `client_id` sent with a refresh-token exchange.
@@ -409,7 +409,8 @@ impl RegistryClient {
             .await
             .map_err(|source| TokenError::Connect { realm: realm.clone(), source: source.without_url() })?;
         if !status.is_success() {
-            return Err(TokenError::Status { realm, status, detail: body_excerpt(&String::from_utf8_lossy(&body)) });
+            let detail = redact(body_excerpt(&String::from_utf8_lossy(&body)), &credentials.secrets());
+            return Err(TokenError::Status { realm, status, detail });
         }
         parse_token(&realm, &body, Instant::now())
     }

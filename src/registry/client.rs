@@ -15,10 +15,10 @@ use reqwest::{Method, Request, Response, StatusCode, Url};
 
 use crate::registry::auth::{self, TokenCache, TokenError};
 use crate::registry::credentials::{self, Credentials, Environment};
-use crate::registry::error::{RegistryError, body_excerpt};
+use crate::registry::error::{RegistryError, authorization_secret, body_excerpt, redact};
 use crate::registry::retry;
 use crate::registry::settings::{ClientLimits, CredentialSource, HostSettings};
-use crate::registry::stats::{Counters, RequestCounts, RequestKind};
+use crate::registry::stats::{self, Counters, RequestCounts, RequestKind};
 
 /// The host that serves Docker Hub's registry API.
 const DOCKER_HUB_API_HOST: &str = "registry-1.docker.io";
@@ -291,6 +291,8 @@ impl RegistryClient {
         attempts: u32,
     ) -> Result<Response, SendError> {
         self.inner.counters.request(kind);
+        // Time waiting on the network for `--verbose`; ends when this call returns, however.
+        let _waiting = stats::NetworkWait::start();
         let host = authority(request.url());
         let http = self.inner.host_http.get(&host).unwrap_or(&self.inner.http);
         let limits = &self.inner.limits;
@@ -379,6 +381,7 @@ impl RegistryClient {
         let cached = tokens.get(&endpoint.api_host, &scope).or_else(|| tokens.get(&endpoint.api_host, BASIC_SCOPE));
         let request = build_request(&method, &url, accept, cached.as_ref());
         let mut response = self.send(request, kind).await.map_err(|e| endpoint.send_error(e))?;
+        let mut sent = cached.clone();
 
         if response.status() == StatusCode::UNAUTHORIZED {
             let challenges: Vec<_> = response
@@ -404,6 +407,7 @@ impl RegistryClient {
                 self.inner.counters.challenged(kind);
                 let request = build_request(&method, &url, accept, Some(&header));
                 response = self.send(request, kind).await.map_err(|e| endpoint.send_error(e))?;
+                sent = Some(header);
             }
         }
 
@@ -420,7 +424,7 @@ impl RegistryClient {
             request: describe(&method, &url),
             status,
             attempts,
-            detail: body_excerpt(&body),
+            detail: redact(body_excerpt(&body), &self.known_secrets(&endpoint.registry, sent.as_ref())),
         })
     }
 
@@ -456,16 +460,30 @@ impl RegistryClient {
         Ok(header)
     }
 
+    /// What a registry's answer must not repeat in a message: the `Authorization` value sent,
+    /// and the credentials of `registry` if they were looked up (never looked up for this).
+    fn known_secrets(&self, registry: &str, sent: Option<&HeaderValue>) -> Vec<String> {
+        let cells = self.inner.credentials.lock().unwrap_or_else(PoisonError::into_inner);
+        let credentials = cells.get(registry).and_then(|cell| cell.get()).map(Credentials::secrets);
+        credentials.unwrap_or_default().into_iter().chain(sent.and_then(authorization_secret)).collect()
+    }
+
     /// The credentials for `endpoint`'s registry, looked up once per host and run.
     async fn credentials(&self, endpoint: &Endpoint) -> Result<Credentials, RegistryError> {
+        self.host_credentials(&endpoint.registry).await
+    }
+
+    /// The credentials for `registry` (a host as written), looked up once per host and run;
+    /// shared by requests and by the cache's credential identity.
+    pub(crate) async fn host_credentials(&self, registry: &str) -> Result<Credentials, RegistryError> {
         let cell = {
             let mut cells = self.inner.credentials.lock().unwrap_or_else(PoisonError::into_inner);
-            Arc::clone(cells.entry(endpoint.registry.clone()).or_default())
+            Arc::clone(cells.entry(registry.to_owned()).or_default())
         };
-        cell.get_or_try_init(|| self.lookup_credentials(&endpoint.registry))
+        cell.get_or_try_init(|| self.lookup_credentials(registry))
             .await
             .cloned()
-            .map_err(|source| RegistryError::Credentials { registry: endpoint.registry.clone(), source })
+            .map_err(|source| RegistryError::Credentials { registry: registry.to_owned(), source })
     }
 
     /// Looks up credentials for `host`: config files and helpers, then Google's sources for

@@ -91,6 +91,18 @@ impl Credentials {
         }
     }
 
+    /// The strings a registry must never get to put into a message: the password or identity
+    /// token, and the basic `Authorization` value that carries it.
+    pub(crate) fn secrets(&self) -> Vec<String> {
+        match self {
+            Self::Anonymous => Vec::new(),
+            Self::Basic { username, password } => {
+                vec![password.expose().to_owned(), BASE64.encode(format!("{username}:{}", password.expose()))]
+            }
+            Self::IdentityToken(token) => vec![token.expose().to_owned()],
+        }
+    }
+
     /// Whether these are real credentials.
     pub(crate) fn is_anonymous(&self) -> bool {
         matches!(self, Self::Anonymous)

@@ -86,8 +86,10 @@ impl RegistryClient {
                 value: truncate(&String::from_utf8_lossy(value.as_bytes()), 100),
             });
         }
+        let request = crate::registry::client::describe(&Method::GET, &url);
         let response = self.fetch(&endpoint, Method::GET, url, MANIFEST_ACCEPT, RequestKind::ManifestGet).await?;
         let body = response.bytes().await.map_err(|e| endpoint.connect_error(e))?;
+        ensure_manifest(&endpoint, request, &body)?;
         body_digest(&endpoint, reference, &body)
     }
 
@@ -102,6 +104,7 @@ impl RegistryClient {
         let request = crate::registry::client::describe(&Method::GET, &url);
         let response = self.fetch(endpoint, Method::GET, url, MANIFEST_ACCEPT, RequestKind::ManifestGet).await?;
         let body = response.bytes().await.map_err(|e| endpoint.connect_error(e))?;
+        ensure_manifest(endpoint, request.clone(), &body)?;
         let index: Index = serde_json::from_slice(&body).map_err(|source| RegistryError::InvalidJson {
             registry: endpoint.registry.clone(),
             repository: endpoint.repository.clone(),
@@ -128,6 +131,37 @@ impl RegistryClient {
         }
         Ok(digest.to_owned())
     }
+}
+
+/// Refuses a body that is not an image manifest or index: hashing an error page, a proxy's
+/// login form or a cut-off manifest would pin a digest that names nothing.
+///
+/// The body must be JSON with `schemaVersion: 2`, and a `mediaType`, if it has one, must be
+/// one of the types asked for.
+fn ensure_manifest(endpoint: &Endpoint, request: String, body: &[u8]) -> Result<(), RegistryError> {
+    #[derive(serde::Deserialize)]
+    struct Head {
+        #[serde(rename = "schemaVersion")]
+        schema_version: u32,
+        #[serde(rename = "mediaType")]
+        media_type: Option<String>,
+    }
+    let invalid = |source| RegistryError::InvalidJson {
+        registry: endpoint.registry.clone(),
+        repository: endpoint.repository.clone(),
+        request: request.clone(),
+        source,
+    };
+    let head: Head = serde_json::from_slice(body).map_err(invalid)?;
+    let known = |media_type: &str| MANIFEST_ACCEPT.split(',').any(|accepted| accepted.trim() == media_type);
+    let problem = if head.schema_version != 2 {
+        format!("`schemaVersion` is {}, not 2", head.schema_version)
+    } else if let Some(media_type) = head.media_type.filter(|media_type| !known(media_type)) {
+        format!("`mediaType` `{}` is not an image manifest or index", truncate(&media_type, 100))
+    } else {
+        return Ok(());
+    };
+    Err(invalid(<serde_json::Error as serde::de::Error>::custom(problem)))
 }
 
 /// The digest of a manifest body as served.
@@ -203,6 +237,37 @@ mod tests {
         assert!(!is_sha256_digest(&format!("sha256:{}", "g".repeat(64))));
         assert_eq!(checked_digest(&HeaderValue::from_str(&format!(" {good} ")).expect("header")), Some(good));
         assert_eq!(checked_digest(&HeaderValue::from_static("md5:abc")), None);
+    }
+
+    #[test]
+    fn only_manifests_are_hashed() {
+        let client = RegistryClient::new(std::collections::HashMap::<String, crate::registry::HostSettings>::new())
+            .expect("client");
+        let endpoint = client.endpoint("r.example", "app").expect("endpoint");
+        let check = |body: &str| {
+            ensure_manifest(&endpoint, "GET /v2/app/manifests/1".into(), body.as_bytes()).map_err(|e| {
+                let source = std::error::Error::source(&e).map(ToString::to_string).unwrap_or_default();
+                format!("{e}: {source}")
+            })
+        };
+        assert!(
+            check(r#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[]}"#)
+                .is_ok()
+        );
+        assert!(check(r#"{"schemaVersion":2,"config":{},"layers":[]}"#).is_ok(), "OCI lets mediaType out");
+        assert_eq!(
+            check("<html>login</html>").unwrap_err(),
+            "registry `r.example` sent an invalid response to `GET /v2/app/manifests/1` for `app`: \
+             expected value at line 1 column 1"
+        );
+        assert!(check(r#"{"schemaVersion":2,"config":{"#).is_err(), "cut off");
+        assert!(check(r#"{"schemaVersion":1,"name":"app"}"#).unwrap_err().ends_with("`schemaVersion` is 1, not 2"));
+        assert!(
+            check(r#"{"schemaVersion":2,"mediaType":"text/html"}"#)
+                .unwrap_err()
+                .ends_with("`mediaType` `text/html` is not an image manifest or index")
+        );
+        assert!(check("{}").is_err());
     }
 
     #[test]

@@ -210,7 +210,7 @@ pub(crate) fn detail_suffix(detail: &str) -> String {
 ///
 /// A distribution-API error document (`{"errors":[{"code","message"}]}`) becomes
 /// `CODE: message; ...`; anything else is whitespace-collapsed and cut to a few hundred
-/// characters. An empty body gives an empty string.
+/// characters. Control characters become U+FFFD. An empty body gives an empty string.
 pub(crate) fn body_excerpt(body: &str) -> String {
     #[derive(serde::Deserialize)]
     struct Errors {
@@ -235,9 +235,29 @@ pub(crate) fn body_excerpt(body: &str) -> String {
             })
             .collect::<Vec<_>>()
             .join("; "),
-        _ => body.split_whitespace().collect::<Vec<_>>().join(" "),
+        _ => body.to_owned(),
     };
+    // One line, and no control characters: the text ends up in results and on terminals, and a
+    // registry must not be able to send escape sequences there.
+    let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let text: String = text.chars().map(|c| if c.is_control() { '\u{fffd}' } else { c }).collect();
     truncate(&text, EXCERPT_CHARS)
+}
+
+/// `text` with every secret in `secrets` replaced by `<redacted>`: a registry that echoes what
+/// it was sent (an `Authorization` value, a password) must not get it into a message.
+pub(crate) fn redact(text: String, secrets: &[String]) -> String {
+    // Short values (an empty password, `x`) would blank out ordinary words and protect nothing.
+    secrets
+        .iter()
+        .filter(|secret| secret.len() >= 4)
+        .fold(text, |text, secret| text.replace(secret.as_str(), "<redacted>"))
+}
+
+/// The secret part of an `Authorization` value we sent (what follows `Basic ` or `Bearer `).
+pub(crate) fn authorization_secret(value: &reqwest::header::HeaderValue) -> Option<String> {
+    let text = value.to_str().ok()?;
+    Some(text.split_once(' ').map_or(text, |(_, secret)| secret).trim().to_owned())
 }
 
 /// Cuts `text` to at most `max` characters, marking the cut with `...`.
@@ -253,6 +273,17 @@ mod tests {
     use super::*;
 
     #[test]
+    fn secrets_are_redacted() {
+        let secrets = vec!["pa55word".to_owned(), "dXNlcjpwYTU1d29yZA==".to_owned(), "x".to_owned()];
+        assert_eq!(
+            redact("bad password pa55word in dXNlcjpwYTU1d29yZA== (x)".to_owned(), &secrets),
+            "bad password <redacted> in <redacted> (x)"
+        );
+        let header = reqwest::header::HeaderValue::from_static("Bearer abc.def");
+        assert_eq!(authorization_secret(&header).as_deref(), Some("abc.def"));
+    }
+
+    #[test]
     fn excerpt_of_distribution_errors() {
         let body = r#"{"errors":[{"code":"NAME_UNKNOWN","message":"repository name not known to registry","detail":{"name":"nope"}}]}"#;
         assert_eq!(body_excerpt(body), "NAME_UNKNOWN: repository name not known to registry");
@@ -262,6 +293,8 @@ mod tests {
     fn excerpt_of_other_bodies() {
         assert_eq!(body_excerpt(""), "");
         assert_eq!(body_excerpt("<html>\n  <b>bad</b>\n</html>"), "<html> <b>bad</b> </html>");
+        let hostile = r#"{"errors":[{"code":"DENIED","message":"line\nbreak \u001b[31mred"}]}"#;
+        assert_eq!(body_excerpt(hostile), "DENIED: line break \u{fffd}[31mred");
         let long = "é".repeat(500);
         let cut = body_excerpt(&long);
         assert_eq!(cut.chars().count(), EXCERPT_CHARS + 3);

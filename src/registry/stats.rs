@@ -8,6 +8,8 @@
 
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 /// What a request was for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -164,6 +166,49 @@ pub fn request_counts() -> RequestCounts {
     GLOBAL.snapshot()
 }
 
+/// Wall-clock time with at least one request in flight: requests in parallel count once.
+struct NetworkClock {
+    in_flight: u32,
+    since: Option<Instant>,
+    total: Duration,
+}
+
+static NETWORK: Mutex<NetworkClock> = Mutex::new(NetworkClock { in_flight: 0, since: None, total: Duration::ZERO });
+
+/// One request in flight, from `start` until dropped.
+pub(crate) struct NetworkWait(());
+
+impl NetworkWait {
+    /// Starts the clock if no other request was in flight.
+    pub(crate) fn start() -> Self {
+        let mut clock = NETWORK.lock().unwrap_or_else(PoisonError::into_inner);
+        if clock.in_flight == 0 {
+            clock.since = Some(Instant::now());
+        }
+        clock.in_flight += 1;
+        Self(())
+    }
+}
+
+impl Drop for NetworkWait {
+    fn drop(&mut self) {
+        let mut clock = NETWORK.lock().unwrap_or_else(PoisonError::into_inner);
+        clock.in_flight = clock.in_flight.saturating_sub(1);
+        if clock.in_flight == 0
+            && let Some(since) = clock.since.take()
+        {
+            clock.total += since.elapsed();
+        }
+    }
+}
+
+/// How long this process has waited on registries so far: the wall-clock time during which at
+/// least one request (retries and their backoff included) was in flight.
+pub fn network_wait() -> Duration {
+    let clock = NETWORK.lock().unwrap_or_else(PoisonError::into_inner);
+    clock.total + clock.since.map_or(Duration::ZERO, |since| since.elapsed())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -186,5 +231,18 @@ mod tests {
              1 challenged (401), 1 retries; 0 credential helper runs"
         );
         assert!(request_counts().total() >= 6);
+    }
+
+    #[test]
+    fn overlapping_requests_count_once() {
+        let before = network_wait();
+        let first = NetworkWait::start();
+        let second = NetworkWait::start();
+        std::thread::sleep(Duration::from_millis(20));
+        drop(first);
+        drop(second);
+        let waited = network_wait() - before;
+        // Other tests may run requests meanwhile; this one alone waited 20 ms, not 40.
+        assert!(waited >= Duration::from_millis(20), "{waited:?}");
     }
 }

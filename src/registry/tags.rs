@@ -141,6 +141,24 @@ fn next_link(headers: &HeaderMap, request_url: &Url) -> Result<Option<Url>, Link
     Ok(None)
 }
 
+/// The next page that the `Link` header value `link_header` names for a listing at
+/// `request_url`, exactly as a listing would follow it: `None` when no link has `rel="next"`.
+///
+/// The entry point of the `link` fuzz target; not part of the API.
+///
+/// # Errors
+/// As listing would fail: a malformed header, an invalid URL, or a link to another origin.
+#[doc(hidden)]
+pub fn next_page_link(link_header: &str, request_url: &str) -> Result<Option<String>, LinkError> {
+    let invalid = || LinkError::InvalidUrl { link: truncate(request_url, 200) };
+    let base = Url::parse(request_url).map_err(|_| invalid())?;
+    let mut headers = HeaderMap::new();
+    let value = reqwest::header::HeaderValue::from_str(link_header)
+        .map_err(|_| LinkError::Malformed { value: truncate(link_header, 200) })?;
+    headers.insert(LINK, value);
+    Ok(next_link(&headers, &base)?.map(String::from))
+}
+
 /// Resolves `target` against `base` and refuses it unless scheme, host and port stay the same.
 fn resolve_same_origin(target: &str, base: &Url) -> Result<Url, LinkError> {
     let url = base.join(target).map_err(|_| LinkError::InvalidUrl { link: truncate(target, 200) })?;

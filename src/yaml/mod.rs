@@ -11,8 +11,13 @@ mod path;
 mod scalar;
 mod tree;
 
+/// How a scalar is written; the type of [`Scalar::style`].
+pub use granit_parser::ScalarStyle;
+
 pub use edit::{Edit, Edits};
-pub use json::to_json;
+pub use json::{AliasExpansionError, MAX_ALIAS_NODES, to_json};
 pub use path::{FieldPath, ParseFieldPathError, Segment};
 pub use scalar::{needs_quotes, render_scalar};
-pub use tree::{Comment, Document, Entry, Node, NodeKind, ParseError, Scalar, Stream, parse_stream};
+pub use tree::{
+    AliasTarget, Comment, Document, Entry, MAX_DEPTH, Node, NodeKind, ParseError, Scalar, Stream, parse_stream,
+};

@@ -61,12 +61,9 @@ impl FieldPath {
         let mut expect_key = true;
         while !rest.is_empty() {
             if let Some(inner) = rest.strip_prefix('[') {
-                let close = inner.find(']').ok_or_else(|| error("unclosed `[`"))?;
-                segments.push(
-                    parse_bracket(&inner[..close])
-                        .ok_or_else(|| error("brackets hold an index, `key=value` or a quoted key"))?,
-                );
-                rest = &inner[close + 1..];
+                let (segment, after) = parse_bracket(inner).map_err(error)?;
+                segments.push(segment);
+                rest = after;
                 expect_key = false;
             } else if let Some(after_dot) = rest.strip_prefix('.') {
                 if expect_key {
@@ -110,14 +107,38 @@ impl FieldPath {
     }
 }
 
-fn parse_bracket(inner: &str) -> Option<Segment> {
+/// A bracket starting at `text` (after `[`): the segment and the rest after its `]`.
+///
+/// A double-quoted key takes `\"` and `\\` escapes; a single-quoted one ends at `']`. Either
+/// may hold `]` and `.`.
+fn parse_bracket(text: &str) -> Result<(Segment, &str), &'static str> {
+    if let Some(quoted) = text.strip_prefix('"') {
+        let mut key = String::new();
+        let mut chars = quoted.char_indices();
+        while let Some((at, c)) = chars.next() {
+            match c {
+                '\\' => key.push(chars.next().ok_or("unclosed `[`")?.1),
+                '"' => {
+                    let rest = quoted[at + 1..].strip_prefix(']').ok_or("expected `]` after a quoted key")?;
+                    return Ok((Segment::Key(key), rest));
+                }
+                c => key.push(c),
+            }
+        }
+        return Err("unclosed `[`");
+    }
+    if let Some(quoted) = text.strip_prefix('\'') {
+        let close = quoted.find("']").ok_or("unclosed `[`")?;
+        return Ok((Segment::Key(quoted[..close].to_owned()), &quoted[close + 2..]));
+    }
+    let close = text.find(']').ok_or("unclosed `[`")?;
+    let segment = parse_bare_bracket(&text[..close]).ok_or("brackets hold an index, `key=value` or a quoted key")?;
+    Ok((segment, &text[close + 1..]))
+}
+
+fn parse_bare_bracket(inner: &str) -> Option<Segment> {
     if let Ok(index) = inner.parse::<usize>() {
         return Some(Segment::Index(index));
-    }
-    for quote in ['"', '\''] {
-        if let Some(key) = inner.strip_prefix(quote).and_then(|rest| rest.strip_suffix(quote)) {
-            return Some(Segment::Key(key.to_owned()));
-        }
     }
     let (key, value) = inner.split_once('=')?;
     (!key.is_empty()).then(|| Segment::Match { key: key.to_owned(), value: value.to_owned() })
@@ -127,7 +148,10 @@ impl fmt::Display for FieldPath {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for (position, segment) in self.segments.iter().enumerate() {
             match segment {
-                Segment::Key(key) if key.contains(['.', '[', ']']) || key.is_empty() => write!(f, "[{key:?}]")?,
+                // Quoted as the parser reads it back, `"` and `\` escaped.
+                Segment::Key(key) if key.contains(['.', '[', ']']) || key.is_empty() => {
+                    write!(f, "[\"{}\"]", key.replace('\\', "\\\\").replace('"', "\\\""))?
+                }
                 Segment::Key(key) if position == 0 => f.write_str(key)?,
                 Segment::Key(key) => write!(f, ".{key}")?,
                 Segment::Index(index) => write!(f, "[{index}]")?,
@@ -171,8 +195,14 @@ mod tests {
 
     #[test]
     fn display_round_trips() {
-        for path in ["spec.values.image.tag", "spec.images[0].newTag", "a[name=x].b", "metadata.annotations[\"a.b/c\"]"]
-        {
+        for path in [
+            "spec.values.image.tag",
+            "spec.images[0].newTag",
+            "a[name=x].b",
+            "metadata.annotations[\"a.b/c\"]",
+            "a[\"b]c\"].d",
+            "a[\"x\\\"]y'\\\\\"][\"\"]",
+        ] {
             assert_eq!(FieldPath::parse(path).unwrap().to_string(), path);
         }
     }

@@ -56,25 +56,31 @@ static NON_STRING: LazyLock<Regex> = LazyLock::new(|| {
 /// assert!(!needs_quotes("ghcr.io/org/app:1.2.3@sha256:abc"));
 /// ```
 pub fn needs_quotes(value: &str) -> bool {
-    let Some(first) = value.chars().next() else { return true };
-    NON_STRING.is_match(value)
-        || "-?:,[]{}#&*!|>'\"%@`".contains(first)
+    NON_STRING.is_match(value) || !fits_plain(value)
+}
+
+/// Whether plain style can hold `value` at all, whatever type YAML would then give it.
+fn fits_plain(value: &str) -> bool {
+    let Some(first) = value.chars().next() else { return false };
+    !("-?:,[]{}#&*!|>'\"%@`".contains(first)
         || value.contains(": ")
         || value.contains(" #")
         || value.ends_with(':')
         || value.contains(['\n', '\r', '\t', ',', '[', ']', '{', '}'])
         || value.starts_with(' ')
-        || value.ends_with(' ')
+        || value.ends_with(' '))
 }
 
 /// The text that replaces `old`'s bytes so that it reads back as `value`.
 ///
-/// Plain stays plain unless [`needs_quotes`]; then it becomes double-quoted. Single- and
+/// Plain stays plain unless [`needs_quotes`]; then it becomes double-quoted. A plain scalar
+/// with an explicit tag (`!!str 1.10`) needs no quotes to stay a string, only to stay one
+/// scalar. Single- and
 /// double-quoted stay so, escaped as their style requires. A block scalar (`|`, `>`) keeps its
 /// header and indentation and gets `value` as its one content line.
 pub fn render_scalar(old: &Scalar, value: &str) -> String {
     match old.style {
-        ScalarStyle::Plain if !needs_quotes(value) || old.tagged => value.to_owned(),
+        ScalarStyle::Plain if !needs_quotes(value) || (old.is_tagged() && fits_plain(value)) => value.to_owned(),
         ScalarStyle::SingleQuoted if !value.contains(['\n', '\r']) => {
             format!("'{}'", value.replace('\'', "''"))
         }
@@ -95,7 +101,7 @@ mod tests {
     use super::*;
 
     fn scalar(style: ScalarStyle) -> Scalar {
-        Scalar { value: String::new(), style, tagged: false }
+        Scalar { value: String::new(), style, tag: None }
     }
 
     macro_rules! render_tests {
@@ -136,7 +142,10 @@ mod tests {
 
     #[test]
     fn tagged_plain_stays_plain() {
-        let old = Scalar { value: String::new(), style: ScalarStyle::Plain, tagged: true };
+        let old = Scalar { value: String::new(), style: ScalarStyle::Plain, tag: Some("tag:yaml.org,2002:str".into()) };
         assert_eq!(render_scalar(&old, "1.10"), "1.10");
+        // ... unless plain style cannot hold the value: the tag stays, the value is quoted.
+        assert_eq!(render_scalar(&old, "a: b"), "\"a: b\"");
+        assert_eq!(render_scalar(&old, ""), "\"\"");
     }
 }

@@ -1,7 +1,18 @@
 //! The span-carrying YAML tree built from granit-parser's events.
+//!
+//! Hostile input is the norm for a renderer, so the builder bounds what YAML lets a small
+//! document ask for. An alias shares its anchored node (an [`Arc`]) instead of copying it, and
+//! a collection's children sit behind an `Arc` too, so remembering an anchor costs nothing and a
+//! "billion laughs" document costs memory in proportion to its bytes. What an alias would add
+//! if expanded is only paid by [`to_json`](super::to_json), which bounds it. The nesting an
+//! alias chain reaches is checked here ([`MAX_DEPTH`]), so nothing that walks a tree, drops one
+//! or expands it can run out of stack. Duplicate mapping keys are refused, as Kubernetes'
+//! decoders refuse them: which value a consumer reads would be anyone's guess.
 
 use std::collections::HashMap;
+use std::fmt;
 use std::ops::Range;
+use std::sync::Arc;
 
 use granit_parser::{Event, Parser, ScalarStyle, Span};
 
@@ -55,20 +66,48 @@ pub enum NodeKind {
     Scalar(Scalar),
     /// A sequence; `flow` is true for `[...]`.
     Sequence {
-        /// The items.
-        items: Vec<Node>,
+        /// The items (shared with the aliases of an anchored sequence).
+        items: Arc<[Node]>,
         /// Whether the sequence is written in flow style.
         flow: bool,
     },
     /// A mapping; `flow` is true for `{...}`.
     Mapping {
-        /// The entries, in source order.
-        entries: Vec<Entry>,
+        /// The entries, in source order (shared with the aliases of an anchored mapping).
+        entries: Arc<[Entry]>,
         /// Whether the mapping is written in flow style.
         flow: bool,
     },
-    /// An alias (`*name`) with a copy of the node it refers to. Edits never go through aliases.
-    Alias(Box<Node>),
+    /// An alias (`*name`) and the node it refers to. Edits never go through aliases.
+    Alias(AliasTarget),
+}
+
+/// The anchored node an alias refers to, shared with the anchor's own place in the tree.
+///
+/// Its `Debug` names the alias and where its anchor is, never the node: printing a tree whose
+/// aliases nest must not expand them.
+#[derive(Clone)]
+pub struct AliasTarget {
+    name: String,
+    node: Arc<Node>,
+}
+
+impl AliasTarget {
+    /// The alias's name, without `*`.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The anchored node.
+    pub fn node(&self) -> &Node {
+        &self.node
+    }
+}
+
+impl fmt::Debug for AliasTarget {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "*{} (anchored at line {})", self.name, self.node.line)
+    }
 }
 
 /// A mapping entry.
@@ -87,9 +126,19 @@ pub struct Scalar {
     pub value: String,
     /// How it is written.
     pub style: ScalarStyle,
-    /// Whether it carries an explicit tag (`!!str`, `!foo`).
-    pub tagged: bool,
+    /// Its explicit tag, resolved (`tag:yaml.org,2002:str` for `!!str`, `!foo` for a local
+    /// tag); `None` when it has none.
+    pub tag: Option<String>,
 }
+
+/// The resolved form of `!!str`.
+const STR_TAG: &str = "tag:yaml.org,2002:str";
+/// The prefix `!!` stands for.
+const CORE_PREFIX: &str = "tag:yaml.org,2002:";
+
+/// How deep a tree may nest once its aliases are followed. granit-parser already stops at 255
+/// nested flow and 255 nested block collections; only an alias chain can go further.
+pub const MAX_DEPTH: usize = 1024;
 
 /// The source is not well-formed YAML.
 #[derive(Debug, thiserror::Error)]
@@ -104,6 +153,22 @@ pub struct ParseError {
 }
 
 impl Scalar {
+    /// Whether it carries an explicit tag.
+    pub fn is_tagged(&self) -> bool {
+        self.tag.is_some()
+    }
+
+    /// Whether its tag, if any, is `!!str`: the only tags whose value imgpolicy may rewrite.
+    pub fn is_str(&self) -> bool {
+        self.tag.as_deref().is_none_or(|tag| tag == STR_TAG)
+    }
+
+    /// The tag as it would be written: `!!int` for core-schema tags, else as resolved.
+    pub fn tag_shorthand(&self) -> Option<String> {
+        let tag = self.tag.as_deref()?;
+        Some(tag.strip_prefix(CORE_PREFIX).map_or_else(|| tag.to_owned(), |suffix| format!("!!{suffix}")))
+    }
+
     /// The value as a one-line field holds it: a block scalar's final line breaks (which its
     /// chomping indicator adds or strips, and an edit keeps) are not part of it.
     pub fn text(&self) -> &str {
@@ -123,6 +188,19 @@ impl Node {
         }
     }
 
+    /// Whether this is a scalar whose value a splice of its range can replace. An empty plain
+    /// value has no bytes (the parser places it at the key's `:`), and an empty block scalar's
+    /// range is its `|`/`>` header, so neither can.
+    pub fn is_replaceable(&self) -> bool {
+        match &self.kind {
+            NodeKind::Scalar(scalar) => match scalar.style {
+                ScalarStyle::Literal | ScalarStyle::Folded => !scalar.text().is_empty(),
+                _ => !self.range.is_empty(),
+            },
+            _ => false,
+        }
+    }
+
     /// The scalar's text (see [`Scalar::text`]), if this node is a scalar.
     pub fn as_str(&self) -> Option<&str> {
         self.as_scalar().map(Scalar::text)
@@ -131,7 +209,7 @@ impl Node {
     /// The entries, if this node is a mapping.
     pub fn entries(&self) -> Option<&[Entry]> {
         match &self.kind {
-            NodeKind::Mapping { entries, .. } => Some(entries),
+            NodeKind::Mapping { entries, .. } => Some(entries.as_ref()),
             _ => None,
         }
     }
@@ -139,7 +217,7 @@ impl Node {
     /// The items, if this node is a sequence.
     pub fn items(&self) -> Option<&[Node]> {
         match &self.kind {
-            NodeKind::Sequence { items, .. } => Some(items),
+            NodeKind::Sequence { items, .. } => Some(items.as_ref()),
             _ => None,
         }
     }
@@ -162,7 +240,7 @@ impl Node {
     /// Whether this is a plain null scalar (`~`, `null`, or nothing at all).
     pub fn is_null(&self) -> bool {
         matches!(&self.kind, NodeKind::Scalar(s)
-            if s.style == ScalarStyle::Plain && !s.tagged
+            if s.style == ScalarStyle::Plain && !s.is_tagged()
                 && matches!(s.value.as_str(), "" | "~" | "null" | "Null" | "NULL"))
     }
 }
@@ -170,7 +248,8 @@ impl Node {
 /// Parses `source` into documents and comments, keeping byte ranges for every node.
 ///
 /// # Errors
-/// Returns [`ParseError`] with the line and column where the source stops being YAML.
+/// Returns [`ParseError`] with the line and column where the source stops being YAML, where a
+/// mapping repeats a key, or where an alias makes the tree nest deeper than [`MAX_DEPTH`].
 pub fn parse_stream(source: &str) -> Result<Stream, ParseError> {
     let mut builder = Builder {
         source,
@@ -185,20 +264,44 @@ pub fn parse_stream(source: &str) -> Result<Stream, ParseError> {
             column: error.marker().col() + 1,
             message: error.info().to_string(),
         })?;
-        builder.event(event, span);
+        builder.event(event, span)?;
     }
     Ok(builder.stream)
 }
 
 enum Open {
-    Sequence { start: usize, line: usize, flow: bool, anchor: usize, items: Vec<Node> },
-    Mapping { start: usize, line: usize, flow: bool, anchor: usize, entries: Vec<Entry>, key: Option<Node> },
+    Sequence {
+        start: usize,
+        line: usize,
+        flow: bool,
+        anchor: usize,
+        depth: usize,
+        items: Vec<Node>,
+    },
+    Mapping {
+        start: usize,
+        line: usize,
+        flow: bool,
+        anchor: usize,
+        depth: usize,
+        entries: Vec<Entry>,
+        key: Option<Node>,
+    },
+}
+
+impl Open {
+    /// Raises the depth of what is open to hold a child `child_depth` deep.
+    fn hold(&mut self, child_depth: usize) {
+        let (Open::Sequence { depth, .. } | Open::Mapping { depth, .. }) = self;
+        *depth = (*depth).max(child_depth + 1);
+    }
 }
 
 struct Builder<'s> {
     source: &'s str,
     stack: Vec<Open>,
-    anchors: HashMap<usize, Node>,
+    /// Anchored nodes by anchor id, with their depth once aliases are followed.
+    anchors: HashMap<usize, (Arc<Node>, usize)>,
     stream: Stream,
     explicit_start: bool,
 }
@@ -210,7 +313,7 @@ fn offset(marker: granit_parser::Marker) -> usize {
 }
 
 impl Builder<'_> {
-    fn event(&mut self, event: Event<'_>, span: Span) {
+    fn event(&mut self, event: Event<'_>, span: Span) -> Result<(), ParseError> {
         let start = offset(span.start);
         let end = offset(span.end);
         match event {
@@ -221,28 +324,45 @@ impl Builder<'_> {
             }),
             Event::DocumentStart(explicit, _) => self.explicit_start = explicit,
             Event::Scalar(value, style, anchor, tag) => {
+                let scalar = Scalar { value: value.into_owned(), style, tag: tag.map(|tag| tag.to_string()) };
                 let node = Node {
                     range: start..end,
                     line: span.start.line(),
                     end_line: self.line_of_last_byte(start, end, span.start.line()),
-                    kind: NodeKind::Scalar(Scalar { value: value.into_owned(), style, tagged: tag.is_some() }),
+                    kind: NodeKind::Scalar(scalar),
                 };
-                self.remember(anchor, &node);
-                self.push(node);
+                self.remember(anchor, &node, 0);
+                self.push(node, 0);
             }
             Event::Alias(id) => {
-                let target = self.anchors.get(&id).cloned();
-                let kind = match target {
-                    Some(target) => NodeKind::Alias(Box::new(target)),
-                    None => NodeKind::Scalar(Scalar { value: String::new(), style: ScalarStyle::Plain, tagged: false }),
+                let line = span.start.line();
+                let (kind, depth) = match self.anchors.get(&id) {
+                    Some((target, depth)) => {
+                        let name = self.source.get(start..end).unwrap_or("").trim_start_matches('*').to_owned();
+                        (NodeKind::Alias(AliasTarget { name, node: Arc::clone(target) }), *depth)
+                    }
+                    None => {
+                        (NodeKind::Scalar(Scalar { value: String::new(), style: ScalarStyle::Plain, tag: None }), 0)
+                    }
                 };
-                self.push(Node { range: start..end, line: span.start.line(), end_line: span.start.line(), kind });
+                if depth + self.stack.len() > MAX_DEPTH {
+                    return Err(self.error(
+                        start,
+                        line,
+                        format!(
+                            "the alias `{}` nests the document deeper than {MAX_DEPTH} levels",
+                            self.source.get(start..end).unwrap_or("*")
+                        ),
+                    ));
+                }
+                self.push(Node { range: start..end, line, end_line: line, kind }, depth);
             }
             Event::SequenceStart(style, anchor, _) => self.stack.push(Open::Sequence {
                 start,
                 line: span.start.line(),
                 flow: style == granit_parser::StructureStyle::Flow,
                 anchor,
+                depth: 0,
                 items: Vec::new(),
             }),
             Event::MappingStart(style, anchor, _) => self.stack.push(Open::Mapping {
@@ -250,29 +370,32 @@ impl Builder<'_> {
                 line: span.start.line(),
                 flow: style == granit_parser::StructureStyle::Flow,
                 anchor,
+                depth: 0,
                 entries: Vec::new(),
                 key: None,
             }),
             Event::SequenceEnd | Event::MappingEnd => {
                 if let Some(open) = self.stack.pop() {
-                    let (start, line, anchor, kind) = match open {
-                        Open::Sequence { start, line, flow, anchor, items } => {
-                            (start, line, anchor, NodeKind::Sequence { items, flow })
+                    let (start, line, anchor, depth, kind) = match open {
+                        Open::Sequence { start, line, flow, anchor, depth, items } => {
+                            (start, line, anchor, depth, NodeKind::Sequence { items: items.into(), flow })
                         }
-                        Open::Mapping { start, line, flow, anchor, entries, .. } => {
-                            (start, line, anchor, NodeKind::Mapping { entries, flow })
+                        Open::Mapping { start, line, flow, anchor, depth, entries, .. } => {
+                            self.ensure_unique_keys(&entries)?;
+                            (start, line, anchor, depth, NodeKind::Mapping { entries: entries.into(), flow })
                         }
                     };
                     let end = end.max(start);
                     let node =
                         Node { range: start..end, line, end_line: self.line_of_last_byte(start, end, line), kind };
-                    self.remember(anchor, &node);
-                    self.push(node);
+                    self.remember(anchor, &node, depth);
+                    self.push(node, depth);
                 }
             }
             Event::DocumentEnd => {}
             _ => {}
         }
+        Ok(())
     }
 
     fn line_of_last_byte(&self, start: usize, end: usize, start_line: usize) -> usize {
@@ -281,23 +404,58 @@ impl Builder<'_> {
         start_line + text.matches('\n').count()
     }
 
-    fn remember(&mut self, anchor: usize, node: &Node) {
-        if anchor != 0 {
-            self.anchors.insert(anchor, node.clone());
+    /// A [`ParseError`] at byte `offset` on `line`.
+    fn error(&self, offset: usize, line: usize, message: String) -> ParseError {
+        let line_start =
+            self.source.get(..offset).and_then(|before| before.rfind('\n')).map_or(0, |newline| newline + 1);
+        let column = self.source.get(line_start..offset).map_or(1, |text| text.chars().count() + 1);
+        ParseError { line, column, message }
+    }
+
+    /// Refuses a mapping that holds one scalar key twice (`a` and `"a"` are the same key).
+    fn ensure_unique_keys(&self, entries: &[Entry]) -> Result<(), ParseError> {
+        let mut keys: Vec<(&str, &Node)> = entries
+            .iter()
+            .filter_map(|entry| match &entry.key.kind {
+                NodeKind::Scalar(scalar) if scalar.is_str() => Some((scalar.value.as_str(), &entry.key)),
+                _ => None,
+            })
+            .collect();
+        // Sorting by key, then by position, puts each repeat right after its first use.
+        keys.sort_by_key(|(key, node)| (*key, node.range.start));
+        match keys.windows(2).find(|pair| pair[0].0 == pair[1].0) {
+            Some([(key, first), (_, again)]) => Err(self.error(
+                again.range.start,
+                again.line,
+                format!("duplicate key `{}` (first at line {})", key.escape_debug(), first.line),
+            )),
+            _ => Ok(()),
         }
     }
 
-    fn push(&mut self, node: Node) {
+    fn remember(&mut self, anchor: usize, node: &Node, depth: usize) {
+        if anchor != 0 {
+            // Cheap: a collection's children are shared, only a scalar's text is copied.
+            self.anchors.insert(anchor, (Arc::new(node.clone()), depth));
+        }
+    }
+
+    fn push(&mut self, node: Node, depth: usize) {
         match self.stack.last_mut() {
             None => {
                 self.stream.documents.push(Document { root: node, explicit_start: self.explicit_start });
                 self.explicit_start = false;
             }
-            Some(Open::Sequence { items, .. }) => items.push(node),
-            Some(Open::Mapping { entries, key, .. }) => match key.take() {
-                None => *key = Some(node),
-                Some(key) => entries.push(Entry { key, value: node }),
-            },
+            Some(open) => {
+                open.hold(depth);
+                match open {
+                    Open::Sequence { items, .. } => items.push(node),
+                    Open::Mapping { entries, key, .. } => match key.take() {
+                        None => *key = Some(node),
+                        Some(key) => entries.push(Entry { key, value: node }),
+                    },
+                }
+            }
         }
     }
 }
@@ -320,7 +478,7 @@ mod tests {
         assert_eq!(slice(source, root.get("c").unwrap()), "one\n  two\n");
         assert_eq!(root.get("c").unwrap().end_line, 6);
         assert_eq!(slice(source, root.get("d").unwrap()), "t");
-        assert!(root.get("d").unwrap().as_scalar().unwrap().tagged);
+        assert_eq!(root.get("d").unwrap().as_scalar().unwrap().tag_shorthand().as_deref(), Some("!!str"));
         assert_eq!(stream.comments.len(), 1);
         assert_eq!(stream.comments[0].line, 1);
         assert_eq!(&source[stream.comments[0].range.clone()], "# c");
@@ -331,7 +489,18 @@ mod tests {
         let stream = parse_stream("a: &x {k: v}\nb: *x\n").unwrap();
         let b = stream.documents[0].root.get("b").unwrap();
         let NodeKind::Alias(target) = &b.kind else { panic!("not an alias: {b:?}") };
-        assert_eq!(target.get_str("k"), Some("v"));
+        assert_eq!(target.node().get_str("k"), Some("v"));
+        assert_eq!(target.name(), "x");
+        assert_eq!(format!("{target:?}"), "*x (anchored at line 1)");
+    }
+
+    #[test]
+    fn empty_values_are_not_replaceable() {
+        let stream = parse_stream("a:\nb: >-\n \nc: |\n  x\nd: ''\ne: v\nf: [x]\n").unwrap();
+        let root = &stream.documents[0].root;
+        let replaceable: Vec<bool> =
+            ["a", "b", "c", "d", "e", "f"].iter().map(|k| root.get(k).unwrap().is_replaceable()).collect();
+        assert_eq!(replaceable, [false, false, true, true, true, false]);
     }
 
     #[test]
@@ -347,5 +516,43 @@ mod tests {
         let error = parse_stream("a: [1, 2\nb: 3\n").unwrap_err();
         assert!(error.line >= 1, "{error}");
         assert!(!error.message.is_empty());
+    }
+
+    #[test]
+    fn alias_bombs_parse_in_linear_time() {
+        // 10^30 scalars if expanded; parsing shares instead of copying.
+        let mut source = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+        for level in 1..=30 {
+            source.push_str(&format!("a{level}: &a{level} [{}]\n", vec![format!("*a{}", level - 1); 10].join(", ")));
+        }
+        let started = std::time::Instant::now();
+        let stream = parse_stream(&source).unwrap();
+        assert!(started.elapsed() < std::time::Duration::from_secs(2), "{:?}", started.elapsed());
+        assert_eq!(stream.documents[0].root.entries().unwrap().len(), 31);
+    }
+
+    #[test]
+    fn alias_chains_cannot_nest_past_the_limit() {
+        let mut source = String::from("a0: &a0 x\n");
+        for level in 1..=MAX_DEPTH + 1 {
+            source.push_str(&format!("a{level}: &a{level} [*a{}]\n", level - 1));
+        }
+        let error = parse_stream(&source).unwrap_err();
+        assert_eq!(error.line, MAX_DEPTH + 1);
+        assert_eq!(error.column, 16);
+        assert_eq!(error.message, "the alias `*a1023` nests the document deeper than 1024 levels");
+    }
+
+    #[test]
+    fn duplicate_keys_are_refused() {
+        let error = parse_stream("a: 1\nb:\n  c: 1\n  'c': 2\n").unwrap_err();
+        assert_eq!((error.line, error.column), (4, 3));
+        assert_eq!(error.message, "duplicate key `c` (first at line 3)");
+        let error = parse_stream("{x: 1, y: 2, x: 3}").unwrap_err();
+        assert_eq!((error.line, error.column, error.message.as_str()), (1, 14, "duplicate key `x` (first at line 1)"));
+        // Same text, different keys: a tagged non-string, or a complex key, is not compared.
+        assert!(parse_stream("1: a\n!!int 1: b\n? [k]\n: c\n? [k]\n: d\n").is_ok());
+        // Same key in different mappings or documents is fine.
+        assert!(parse_stream("a: {k: 1}\nb: {k: 2}\n---\na: 1\n").is_ok());
     }
 }

@@ -62,10 +62,40 @@ impl Test {
     /// Runs the binary to completion.
     #[track_caller]
     pub(crate) fn run(self) -> Output {
-        let mut command = Command::new(binary());
+        self.run_with(Command::new(binary()))
+    }
+
+    /// Runs the binary under GNU time (Debian's `time` package, which `.ci/run` installs) and
+    /// returns its peak resident memory and wall time too.
+    #[track_caller]
+    pub(crate) fn run_measured(self) -> (Output, Measure) {
+        let mut command = Command::new("/usr/bin/time");
+        command.args(["-f", "imgpolicy-measure: %M %e"]).arg(binary());
+        let mut output = self.run_with(command);
+        let (rest, line) = output.stderr.trim_end().rsplit_once('\n').unwrap_or(("", output.stderr.trim_end()));
+        let figures = line
+            .strip_prefix("imgpolicy-measure: ")
+            .unwrap_or_else(|| panic!("no figures from GNU time:\n{}", output.stderr));
+        let (kib, seconds) = figures.split_once(' ').expect("two figures");
+        let measure = Measure {
+            peak_rss_kib: kib.parse().expect("KiB"),
+            elapsed: std::time::Duration::from_secs_f64(seconds.parse().expect("seconds")),
+        };
+        // GNU time reports a failing exit status on a line of its own.
+        let rest: Vec<&str> = rest.lines().filter(|l| !l.starts_with("Command exited with non-zero status")).collect();
+        output.stderr = rest.iter().map(|l| format!("{l}\n")).collect();
+        (output, measure)
+    }
+
+    #[track_caller]
+    fn run_with(self, mut command: Command) -> Output {
         if let Some(dir) = &self.dir {
             command.current_dir(dir);
         }
+        // An empty cache of its own for every run, unless the test sets one with `env`:
+        // answers cached by one test must not change what another sees or counts.
+        let cache = tempfile::tempdir().expect("a cache directory");
+        command.env("IMGPOLICY_CACHE_DIR", cache.path());
         let mut child = command
             .args(&self.args)
             .envs(self.envs)
@@ -81,6 +111,21 @@ impl Test {
             stdout: String::from_utf8(output.stdout).expect("stdout is UTF-8"),
             stderr: String::from_utf8(output.stderr).expect("stderr is UTF-8"),
         }
+    }
+}
+
+/// Peak resident memory and wall time of one run.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Measure {
+    /// Peak resident set size (`VmHWM`), in KiB.
+    pub(crate) peak_rss_kib: u64,
+    /// Wall-clock time.
+    pub(crate) elapsed: std::time::Duration,
+}
+
+impl std::fmt::Display for Measure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "peak RSS {} MiB, {:.1} s", self.peak_rss_kib / 1024, self.elapsed.as_secs_f64())
     }
 }
 

@@ -24,3 +24,21 @@ mod policy_properties;
 mod update;
 // kubectl kustomize's exec plugin and the ArgoCD plugin.
 mod hosts;
+// A real `redis-server` on loopback, one per test that asks.
+mod redis_server;
+// The disk cache across runs: hits, expiry, corruption, credentials, offline and refresh.
+mod cache;
+// The Redis fleet cache: shared answers, one fetch for concurrent renderers, Redis down.
+mod fleet_cache;
+// A registry whose every answer a test scripts: faults and hostile behaviour on demand.
+mod scripted_registry;
+// Registry faults through the function: right value after retries, or exit 1 with nothing changed.
+mod faults;
+// A hostile registry: invalid tags, foreign links, a million tags, digests that are not digests.
+mod hostile_registry;
+// Hostile input: alias bombs, deep nesting, 100 MB, invalid UTF-8, duplicate keys, anchors, tags.
+mod hostile_input;
+// Sentinel secrets through the remaining auth paths and through registries that echo them.
+mod secrets;
+// `update` write-back when a write fails part way: all files or none, no temporary file left.
+mod write_back;

@@ -1,0 +1,260 @@
+//! End-to-end benchmarks of the binary against a real registry: cold resolution, warm renders
+//! from the cache, and the engine's throughput and memory on a large ResourceList.
+//!
+//! `cargo bench --bench engine`. Needs Debian's `docker-registry`. Every figure is measured in
+//! the same run and printed with its target:
+//!
+//! - cold: 100 repositories x 20 tags and 10 repositories x 1,000 tags, one marked container per
+//!   repository with `digestReflectionPolicy: Always` (a tag listing, then a `HEAD`), through a
+//!   proxy that adds [`LATENCY`] to every request; wall time, requests, and the ratio to the
+//!   lower bound of three round trips. Run with the default concurrency and with one slot per
+//!   repository (`spec.concurrency`).
+//! - warm: the same inputs again, answered from the disk cache.
+//! - engine: a generated ResourceList of [`ITEMS`] Deployments (~20 MB) with one marker each,
+//!   over 100 policies, from a warm cache: MB/s, wall time, and the process's peak RSS (as
+//!   `--verbose` reports it from `/proc/self/status`).
+//!
+//! Times are wall-clock times of the whole process (start-up, reading stdin, writing stdout).
+
+#![allow(clippy::print_stdout)] // A benchmark's report is its output.
+
+mod fixture;
+
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fixture::{Registry, SlowProxy};
+
+/// What the proxy adds to every request.
+const LATENCY: Duration = Duration::from_millis(10);
+/// Items of the engine benchmark.
+const ITEMS: usize = 10_000;
+/// Timed warm runs of the engine benchmark (the median is reported).
+const ROUNDS: usize = 5;
+
+/// One run of the binary.
+struct Run {
+    wall: Duration,
+    /// Requests the proxy forwarded during the run.
+    requests: usize,
+    /// Peak RSS in KiB, from `--verbose`.
+    peak_kib: u64,
+    /// Results that changed a value.
+    changes: usize,
+}
+
+fn main() {
+    let registry = Registry::start();
+    let proxy = SlowProxy::start(&registry.host, LATENCY);
+    let small: Vec<String> = (0..100).map(|i| format!("bench/small-{i:03}")).collect();
+    let large: Vec<String> = (0..10).map(|i| format!("bench/large-{i:02}")).collect();
+    let small_tags: Vec<String> = (0..20).map(|i| format!("1.0.{i}")).collect();
+    let large_tags: Vec<String> = (0..1000).map(|i| format!("{}.{}.{}", 1 + i / 100, (i / 10) % 10, i % 10)).collect();
+    for repository in &small {
+        registry.add_repository(repository, &small_tags);
+    }
+    for repository in &large {
+        registry.add_repository(repository, &large_tags);
+    }
+    // For profiling: `IMGPOLICY_BENCH_HOLD=DIR` writes the cold inputs to DIR and keeps the
+    // registry and proxy up until stdin closes.
+    if let Some(hold) = std::env::var_os("IMGPOLICY_BENCH_HOLD") {
+        let hold = Path::new(&hold);
+        std::fs::create_dir_all(hold).expect("hold dir");
+        std::fs::write(hold.join("small.yaml"), cold_input(&proxy.host, &small, Some(small.len()))).expect("input");
+        std::fs::write(hold.join("large.yaml"), cold_input(&proxy.host, &large, Some(large.len()))).expect("input");
+        println!("registry {} behind {}; inputs in {}", registry.host, proxy.host, hold.display());
+        let _ = std::io::stdin().read_line(&mut String::new());
+        return;
+    }
+    println!(
+        "imgpolicy end-to-end benchmarks (registry on loopback, proxy adds {} ms per request)",
+        LATENCY.as_millis()
+    );
+    println!();
+    let bound = LATENCY * 3;
+    for (name, repositories, newest) in
+        [("100 repositories x 20 tags", &small, "1.0.19"), ("10 repositories x 1,000 tags", &large, "10.9.9")]
+    {
+        for concurrency in [None, Some(repositories.len())] {
+            let input = cold_input(&proxy.host, repositories, concurrency);
+            let cache = tempfile::tempdir().expect("cache dir");
+            let cold = run(&input, cache.path(), &proxy);
+            let warm = run(&input, cache.path(), &proxy);
+            assert_eq!(cold.changes, repositories.len(), "every marker updated to {newest}");
+            assert_eq!(warm.changes, repositories.len());
+            let allowed = 1 + repositories.len() * 2;
+            let slots =
+                concurrency.map_or_else(|| "default concurrency (8)".to_owned(), |n| format!("concurrency {n}"));
+            println!("cold, {name}, {slots}:");
+            println!(
+                "  wall {:>7.1} ms   bound (3 round trips) {} ms   ratio {:.2} (target <= 2)",
+                ms(cold.wall),
+                bound.as_millis(),
+                cold.wall.as_secs_f64() / bound.as_secs_f64()
+            );
+            println!(
+                "  requests {} (target <= 1 + {} repositories x 1 page + {} pinned = {allowed})",
+                cold.requests,
+                repositories.len(),
+                repositories.len()
+            );
+            println!("warm, same input:  wall {:>7.1} ms   requests {}", ms(warm.wall), warm.requests);
+            if let Some(concurrency) = concurrency {
+                // The registry's own time: the same run straight to it, no latency added.
+                let direct = cold_input(&registry.host, repositories, Some(concurrency));
+                let service = run(&direct, tempfile::tempdir().expect("cache dir").path(), &proxy);
+                let added = cold.wall.saturating_sub(service.wall);
+                println!(
+                    "cold, straight to the registry (no latency): wall {:>7.1} ms; latency added {:.1} ms = {:.2} x bound",
+                    ms(service.wall),
+                    ms(added),
+                    added.as_secs_f64() / bound.as_secs_f64()
+                );
+            }
+            println!();
+        }
+    }
+    engine(&proxy, &small, &registry);
+}
+
+/// The engine benchmark: a large ResourceList from a warm cache.
+fn engine(proxy: &SlowProxy, repositories: &[String], registry: &Registry) {
+    let input = engine_input(&proxy.host, repositories);
+    let mb = input.len() as f64 / 1e6;
+    let cache = tempfile::tempdir().expect("cache dir");
+    let cold = run(&input, cache.path(), proxy);
+    assert_eq!(cold.changes, ITEMS, "every marker updated");
+    let mut warm: Vec<Run> = (0..ROUNDS).map(|_| run(&input, cache.path(), proxy)).collect();
+    warm.sort_by_key(|run| run.wall);
+    let median = &warm[ROUNDS / 2];
+    assert_eq!(median.changes, ITEMS);
+    assert!(warm.iter().all(|run| run.requests == 0), "warm runs ask nothing");
+    let peak_mb = median.peak_kib as f64 * 1024.0 / 1e6;
+    let _ = registry.digest();
+    // For profiling: `IMGPOLICY_BENCH_KEEP=DIR` keeps the input and the warm cache, which
+    // `imgpolicy --offline --cache-dir DIR/cache < DIR/input.yaml` then renders without a registry.
+    if let Some(keep) = std::env::var_os("IMGPOLICY_BENCH_KEEP") {
+        let keep = Path::new(&keep);
+        std::fs::create_dir_all(keep).expect("keep dir");
+        std::fs::write(keep.join("input.yaml"), &input).expect("keep the input");
+        let status = Command::new("cp").arg("-r").arg(cache.path()).arg(keep.join("cache")).status();
+        assert!(status.is_ok_and(|status| status.success()), "keep the cache");
+    }
+    println!("engine: {ITEMS} items, {mb:.1} MB, {ITEMS} markers, {} policies, warm cache:", repositories.len());
+    println!("  cold (filling the cache) {:>7.1} ms, {} requests", ms(cold.wall), cold.requests);
+    println!(
+        "  warm wall {:>7.1} ms median of {ROUNDS} (min {:.1}, max {:.1})   target < 300 ms",
+        ms(median.wall),
+        ms(warm[0].wall),
+        ms(warm[ROUNDS - 1].wall)
+    );
+    println!("  throughput {:>7.1} MB/s   target >= 100 MB/s", mb / median.wall.as_secs_f64());
+    println!(
+        "  peak RSS {peak_mb:.1} MB = {:.2} x input   target <= 2 x input + 20 MB = {:.1} MB",
+        peak_mb / mb,
+        2.0 * mb + 20.0
+    );
+}
+
+/// Runs the function on `input` with the cache in `cache`; checks it succeeded.
+fn run(input: &str, cache: &Path, proxy: &SlowProxy) -> Run {
+    let before = proxy.requests();
+    let started = Instant::now();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_imgpolicy"))
+        .arg("--verbose")
+        .env("IMGPOLICY_CACHE_DIR", cache)
+        .env("DOCKER_CONFIG", cache)
+        .env("REGISTRY_AUTH_FILE", "")
+        .env("XDG_RUNTIME_DIR", "")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("imgpolicy starts");
+    let mut stdin = child.stdin.take().expect("stdin");
+    let output = std::thread::scope(|scope| {
+        scope.spawn(move || stdin.write_all(input.as_bytes()).expect("stdin is written"));
+        child.wait_with_output().expect("imgpolicy finishes")
+    });
+    let wall = started.elapsed();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "imgpolicy failed:\n{stderr}\n{}", &stdout[stdout.len().saturating_sub(2000)..]);
+    let peak_kib = stderr
+        .lines()
+        .find_map(|line| line.strip_prefix("imgpolicy: memory: "))
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|kib| kib.parse().ok())
+        .unwrap_or(0);
+    Run { wall, requests: proxy.requests() - before, peak_kib, changes: stdout.matches("severity: info").count() }
+}
+
+fn ms(duration: Duration) -> f64 {
+    duration.as_secs_f64() * 1000.0
+}
+
+/// The ImagePolicyConfig functionConfig: one semver policy per repository.
+fn function_config(host: &str, repositories: &[String], digests: bool, concurrency: Option<usize>) -> String {
+    let mut config = format!(
+        "functionConfig:\n  apiVersion: imgpolicy.dev/v1alpha1\n  kind: ImagePolicyConfig\n  metadata: {{name: images}}\n  \
+         spec:\n    registries: [{{host: '{host}', insecure: true}}]\n"
+    );
+    if let Some(concurrency) = concurrency {
+        let _ = writeln!(config, "    concurrency: {concurrency}");
+    }
+    config.push_str("    policies:\n");
+    let reflect = if digests { ", digestReflectionPolicy: Always" } else { "" };
+    for (index, repository) in repositories.iter().enumerate() {
+        let _ = writeln!(
+            config,
+            "    - {{name: p{index}, image: {host}/{repository}, policy: {{semver: {{range: '>=1.0.0'}}}}{reflect}}}"
+        );
+    }
+    config
+}
+
+/// One Deployment per repository, its image marked, digests reflected.
+fn cold_input(host: &str, repositories: &[String], concurrency: Option<usize>) -> String {
+    let mut text = String::from("apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n");
+    for (index, repository) in repositories.iter().enumerate() {
+        push_deployment(&mut text, index, &format!("{host}/{repository}"), index, 0);
+    }
+    text + &function_config(host, repositories, true, concurrency)
+}
+
+/// [`ITEMS`] Deployments of about 2 KB, each marked with one of the policies.
+fn engine_input(host: &str, repositories: &[String]) -> String {
+    let mut text = String::with_capacity(ITEMS * 2100);
+    text.push_str("apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n");
+    for index in 0..ITEMS {
+        let policy = index % repositories.len();
+        push_deployment(&mut text, index, &format!("{host}/{}", repositories[policy]), policy, 24);
+    }
+    text + &function_config(host, repositories, false, None)
+}
+
+/// A Deployment whose container `app` runs `image:1.0.0`, marked with policy `p<policy>`, with
+/// `env` variables of padding.
+fn push_deployment(text: &mut String, index: usize, image: &str, policy: usize, env: usize) {
+    let _ = write!(
+        text,
+        "- apiVersion: apps/v1\n  kind: Deployment\n  metadata:\n    name: app-{index}\n    namespace: team-{}\n    \
+         labels: {{app: app-{index}, tier: backend}}\n    annotations:\n      \
+         config.kubernetes.io/path: 'apps/app-{index}.yaml'\n  spec:\n    replicas: 3\n    \
+         selector: {{matchLabels: {{app: app-{index}}}}}\n    template:\n      metadata:\n        \
+         labels: {{app: app-{index}}}\n      spec:\n        containers:\n        - name: app\n          \
+         image: {image}:1.0.0 # {{\"$imagepolicy\": \"flux-system:p{policy}\"}}\n          \
+         ports: [{{containerPort: 8080, name: http}}]\n          env:\n",
+        index % 50
+    );
+    for variable in 0..env {
+        let _ = writeln!(
+            text,
+            "          - {{name: SETTING_{variable:02}, value: \"value of setting {variable} for app {index}\"}}"
+        );
+    }
+}
