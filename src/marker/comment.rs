@@ -9,11 +9,12 @@ use std::collections::HashMap;
 
 use crate::resource_list::Resource;
 use crate::results::{FnResult, Severity};
-use crate::yaml::{Comment, FieldPath, Segment};
+use crate::yaml::{Comment, FieldPath, Node, Segment};
 
-use super::{MarkerValue, Origin, Part, Target, scalars};
+use super::{MarkerValue, Origin, Part, Target, visit_scalars};
 
-const KEY: &str = "$imagepolicy";
+/// The key of a Flux setter comment.
+pub(super) const KEY: &str = "$imagepolicy";
 
 /// Comments by line, with enough of the source to tell comment-only lines.
 pub(super) struct CommentIndex<'s> {
@@ -93,28 +94,29 @@ pub(super) fn find<'n>(
     comments: &CommentIndex<'_>,
     warnings: &mut Vec<FnResult>,
 ) -> Vec<Target<'n>> {
-    let mut fields = Vec::new();
-    scalars(resource.node, resource.node, &FieldPath::default(), &mut fields);
     let mut targets = Vec::new();
-    for field in fields {
-        let line_comment = comments.trailing(field.node.end_line, field.node.range.end).and_then(|c| parse(&c.text));
+    let mut visit = |path: &[Segment], node: &'n Node, head: &'n Node| {
+        let line_comment = comments.trailing(node.end_line, node.range.end).and_then(|c| parse(&c.text));
         let marker = line_comment.or_else(|| {
-            if comments.opens_sequence_entry(field.head.range.start) && field.head.range != field.node.range {
+            if comments.opens_sequence_entry(head.range.start) && head.range != node.range {
                 return None;
             }
-            comments.above(field.head.line).find_map(|c| parse(&c.text))
+            comments.above(head.line).find_map(|c| parse(&c.text))
         });
+        let path = || FieldPath { segments: path.to_vec() };
         match marker {
             None => {}
             Some(Err(message)) => {
-                warnings.push(FnResult::at(Severity::Warning, message, item, resource, Some(&field.path)));
+                warnings.push(FnResult::at(Severity::Warning, message, item, resource, Some(&path())));
             }
             Some(Ok(mut marker)) => {
-                marker.part = implied_part(resource, &field.path, marker.part);
-                targets.push(Target { item, node: field.node, path: field.path, marker, origin: Origin::Comment });
+                let path = path();
+                marker.part = implied_part(resource, &path, marker.part);
+                targets.push(Target { item, node, path, marker, origin: Origin::Comment });
             }
         }
-    }
+    };
+    visit_scalars(resource.node, resource.node, &mut Vec::new(), &mut visit);
     targets
 }
 

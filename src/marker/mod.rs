@@ -16,7 +16,7 @@ pub use setter::{MarkerValue, ParseMarkerError, Part};
 use crate::config::Config;
 use crate::resource_list::{Resource, ResourceList};
 use crate::results::FnResult;
-use crate::yaml::{Comment, FieldPath, Node};
+use crate::yaml::{Comment, FieldPath, Node, NodeKind, Segment};
 
 /// How a target was marked, which decides how its value is rewritten.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -88,9 +88,13 @@ pub fn find<'n>(sources: &[Source<'n>], config: &Config, warnings: &mut Vec<FnRe
 
 fn find_in<'n>(source: &Source<'n>, offset: usize, config: &Config, warnings: &mut Vec<FnResult>, out: &mut Found<'n>) {
     let comments = comment::CommentIndex::new(source.text, source.comments);
+    // A text that never mentions the key holds no comment marker, valid or not: skip the walk
+    // (kustomize's input, which has no comments at all, always takes this path).
+    let may_have_comment_markers = source.text.contains(comment::KEY);
     for (local, resource) in source.items.iter().enumerate() {
         let index = offset + local;
-        let mut found = comment::find(index, resource, &comments, warnings);
+        let mut found =
+            if may_have_comment_markers { comment::find(index, resource, &comments, warnings) } else { Vec::new() };
         for target in annotation::find(index, resource, warnings) {
             push_unique(&mut found, target);
         }
@@ -151,26 +155,26 @@ fn push_unique<'n>(targets: &mut Vec<Target<'n>>, target: Target<'n>) {
     }
 }
 
-/// A scalar field of a resource.
-#[derive(Debug, Clone)]
-pub(crate) struct Field<'n> {
-    /// Its path from the resource root.
-    pub(crate) path: FieldPath,
-    /// The scalar node.
-    pub(crate) node: &'n Node,
-    /// The node that heads it: the key of a mapping entry, or the scalar itself in a sequence.
-    pub(crate) head: &'n Node,
-}
-
-/// Every scalar (and alias) under `node` with its path; `[name=x]` for sequence items that have a name.
-pub(crate) fn scalars<'n>(node: &'n Node, head: &'n Node, path: &FieldPath, out: &mut Vec<Field<'n>>) {
-    use crate::yaml::{NodeKind, Segment};
+/// Calls `visit(path, node, head)` for every scalar (and alias) under `node`, where `head` is
+/// the node that heads it: the key of a mapping entry, or the value itself in a sequence.
+///
+/// The path is a stack borrowed for the call, so a visitor that needs it keeps a copy; most
+/// scalars carry no marker and cost no allocation. Sequence items with a `name` are addressed
+/// as `[name=x]`, others by index.
+pub(crate) fn visit_scalars<'n>(
+    node: &'n Node,
+    head: &'n Node,
+    path: &mut Vec<Segment>,
+    visit: &mut impl FnMut(&[Segment], &'n Node, &'n Node),
+) {
     match &node.kind {
-        NodeKind::Scalar(_) => out.push(Field { path: path.clone(), node, head }),
+        NodeKind::Scalar(_) => visit(path, node, head),
         NodeKind::Mapping { entries, .. } => {
             for entry in entries.iter() {
                 if let Some(key) = entry.key.as_str() {
-                    scalars(&entry.value, &entry.key, &path.child(Segment::Key(key.to_owned())), out);
+                    path.push(Segment::Key(key.to_owned()));
+                    visit_scalars(&entry.value, &entry.key, path, visit);
+                    path.pop();
                 }
             }
         }
@@ -182,10 +186,12 @@ pub(crate) fn scalars<'n>(node: &'n Node, head: &'n Node, path: &FieldPath, out:
                     }
                     _ => Segment::Index(index),
                 };
-                scalars(item, item, &path.child(segment), out);
+                path.push(segment);
+                visit_scalars(item, item, path, visit);
+                path.pop();
             }
         }
-        // Listed so that a marker on an alias is reported rather than silently ignored.
-        NodeKind::Alias(_) => out.push(Field { path: path.clone(), node, head }),
+        // Visited so that a marker on an alias is reported rather than silently ignored.
+        NodeKind::Alias(_) => visit(path, node, head),
     }
 }
