@@ -28,6 +28,7 @@ fn kubectl_kustomize_runs_the_legacy_exec_plugin() {
     std::os::unix::fs::symlink(binary(), plugin_dir.join("ImagePolicyConfig")).expect("plugin symlink");
 
     let output = Command::new("kubectl")
+        .env("IMGPOLICY_CACHE_DIR", work.path().join("cache"))
         .args(["kustomize", "--enable-alpha-plugins"])
         .arg(package.join("overlays/dev"))
         .env("XDG_CONFIG_HOME", work.path().join("xdg"))
@@ -48,7 +49,12 @@ fn the_legacy_plugin_fails_loudly_and_prints_nothing() {
     std::fs::write(&config, "apiVersion: imgpolicy.dev/v1alpha1\nkind: ImagePolicyConfig\nmetadata: {name: x}\nspec: {policies: [{name: p, image: x, policy: {semver: {range: '>=1 <'}}}]}\n").expect("config");
     let plugin = work.path().join("ImagePolicyConfig");
     std::os::unix::fs::symlink(binary(), &plugin).expect("symlink");
-    let output = Command::new(&plugin).arg(&config).stdin(std::process::Stdio::null()).output().expect("plugin runs");
+    let output = Command::new(&plugin)
+        .arg(&config)
+        .stdin(std::process::Stdio::null())
+        .env("IMGPOLICY_CACHE_DIR", work.path().join("cache"))
+        .output()
+        .expect("plugin runs");
     assert_eq!((output.status.code(), output.stdout.as_slice()), (Some(1), &b""[..]));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.starts_with("error: invalid configuration:\n  functionConfig ImagePolicyConfig/x: spec.policies[0].policy.semver.range: "), "{stderr}");
@@ -74,7 +80,8 @@ fn argocd_generate(app_dir: &Path, path_env: &str, extra: &[(&str, &str)]) -> st
         .env("ARGOCD_APP_SOURCE_PATH", "overlays/dev")
         .env("KUBE_VERSION", "1.32.4")
         .env("KUBE_API_VERSIONS", "v1,apps/v1,batch/v1")
-        .env("ARGOCD_APP_PARAMETERS", "null");
+        .env("ARGOCD_APP_PARAMETERS", "null")
+        .env("IMGPOLICY_CACHE_DIR", app_dir.join(".imgpolicy-cache"));
     for (key, value) in extra {
         command.env(key, value);
     }

@@ -34,6 +34,7 @@ fn kpt_render_updates_exactly_the_marked_value() {
     let path =
         format!("{}:{}", binary().parent().expect("binary dir").display(), std::env::var("PATH").unwrap_or_default());
     let output = Command::new("kpt")
+        .env("IMGPOLICY_CACHE_DIR", work.path().join("cache"))
         .args(["fn", "render", "--allow-exec", "--truncate-output=false"])
         .arg(&package)
         .env("PATH", path)
@@ -76,6 +77,7 @@ fn kpt_eval_with_configmap_arguments() {
     let package = work.path().join("cloud-provisioning");
     copy_tree(&example, &package, &|text| text.replace("127.0.0.1:5000", registry.host()));
     let output = Command::new("kpt")
+        .env("IMGPOLICY_CACHE_DIR", work.path().join("cache"))
         .args(["fn", "eval", "--truncate-output=false"])
         .arg(&package)
         .arg("--exec")

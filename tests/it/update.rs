@@ -233,6 +233,7 @@ fn the_github_actions_example_updates_dev_only() {
         .args(["-c", &script])
         .current_dir(work.path())
         .env("PATH", path)
+        .env("IMGPOLICY_CACHE_DIR", work.path().join(".cache"))
         .output()
         .expect("bash");
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
