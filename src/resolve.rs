@@ -23,7 +23,7 @@ use crate::policy::SelectError;
 use crate::registry::{Platform, RegistryClient};
 use crate::resource_list::Resource;
 use crate::results::{FnResult, Severity};
-use crate::yaml::{Edit, Edits, render_scalar};
+use crate::yaml::{Edit, Edits, Node, render_scalar};
 
 /// An edit of the source that holds item number `item`.
 #[derive(Debug, Clone)]
@@ -51,6 +51,32 @@ impl Resolution {
             edits.push(item_edit.edit.clone());
         }
         edits
+    }
+
+    /// Records one scalar's outcome: an edit and an `info` result when the value changes; on
+    /// failure an `error`, or under `onError: keep` a `warning` and the value left as it is.
+    fn record(
+        &mut self,
+        item: usize,
+        node: &Node,
+        outcome: Result<String, String>,
+        on_error: OnError,
+        at: impl Fn(Severity, String) -> FnResult,
+    ) {
+        match outcome {
+            Ok(value) => {
+                let Some(scalar) = node.as_scalar() else { return };
+                if value != scalar.text() {
+                    let edit = Edit { range: node.range.clone(), text: render_scalar(scalar, &value) };
+                    self.edits.push(ItemEdit { item, edit });
+                    self.results.push(at(Severity::Info, format!("{} -> {value}", scalar.text())));
+                }
+            }
+            Err(message) => match on_error {
+                OnError::Fail => self.results.push(at(Severity::Error, message)),
+                OnError::Keep => self.results.push(at(Severity::Warning, format!("{message}; value left as it is"))),
+            },
+        }
     }
 
     /// Whether an error result was reported.
@@ -105,7 +131,6 @@ pub async fn resolve(
     }
     let digests = manifest_digests(client, cache, &limit, wanted).await;
 
-    let mut failures = Vec::new();
     for (target, plan) in targets.iter().zip(&plans) {
         let resource = &items[target.item];
         let at = |severity, message: String| FnResult::at(severity, message, target.item, resource, Some(&target.path));
@@ -120,52 +145,23 @@ pub async fn resolve(
             (None, Ok(_)) => continue,
             (Some(plan), Ok(_)) => new_value(target, plan, &digests),
         };
-        match outcome {
-            Ok(value) => {
-                let Some(scalar) = target.node.as_scalar() else { continue };
-                if value != scalar.text() {
-                    let edit = Edit { range: target.node.range.clone(), text: render_scalar(scalar, &value) };
-                    resolution.edits.push(ItemEdit { item: target.item, edit });
-                    resolution.results.push(at(Severity::Info, format!("{} -> {value}", scalar.text())));
-                }
-            }
-            Err(message) => {
-                let message = format!("policy `{}`: {message}", policy.reference);
-                match config.on_error {
-                    OnError::Fail => failures.push(resolution.results.len()),
-                    OnError::Keep => {}
-                }
-                let severity = if config.on_error == OnError::Fail { Severity::Error } else { Severity::Warning };
-                let suffix = if config.on_error == OnError::Keep { "; value left as it is" } else { "" };
-                resolution.results.push(at(severity, format!("{message}{suffix}")));
-            }
-        }
+        let outcome = outcome.map_err(|message| format!("policy `{}`: {message}", policy.reference));
+        resolution.record(target.item, target.node, outcome, config.on_error, at);
     }
     for (pin, repository) in found.pins.iter().zip(&pins) {
         let resource = &items[pin.item];
         let at = |severity, message: String| FnResult::at(severity, message, pin.item, resource, Some(&pin.path));
         let digest =
             repository.as_ref().and_then(|repository| digests.get(&(repository.clone(), pin.tag.clone(), None)));
-        match digest.cloned().unwrap_or_else(|| Err(format!("internal error: no digest lookup for `{}`", pin.image))) {
-            Ok(digest) => {
-                let Some(scalar) = pin.node.as_scalar() else { continue };
-                let value = ImageRef { digest: Some(digest), ..pin.image.clone() }.to_string();
-                let edit = Edit { range: pin.node.range.clone(), text: render_scalar(scalar, &value) };
-                resolution.edits.push(ItemEdit { item: pin.item, edit });
-                resolution.results.push(at(Severity::Info, format!("{} -> {value}", scalar.text())));
-            }
-            Err(message) => {
-                let message = format!("pinning `{}`: {message}", pin.image);
-                if config.on_error == OnError::Fail {
-                    failures.push(resolution.results.len());
-                    resolution.results.push(at(Severity::Error, message));
-                } else {
-                    resolution.results.push(at(Severity::Warning, format!("{message}; value left as it is")));
-                }
-            }
-        }
+        let outcome = digest
+            .cloned()
+            .unwrap_or_else(|| Err(format!("internal error: no digest lookup for `{}`", pin.image)))
+            .map(|digest| ImageRef { digest: Some(digest), ..pin.image.clone() }.to_string())
+            .map_err(|message| format!("pinning `{}`: {message}", pin.image));
+        resolution.record(pin.item, pin.node, outcome, config.on_error, at);
     }
-    if !failures.is_empty() {
+    // Under `onError: fail`, one failure voids every edit: the items come back unchanged.
+    if resolution.failed() {
         resolution.edits.clear();
         resolution.results.retain(|result| result.severity != Severity::Info);
     }
