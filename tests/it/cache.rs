@@ -14,7 +14,7 @@ use crate::registry::{RecordingProxy, TestRegistry};
 /// A ResourceList with a Pod marked with policy `app` over `host/team/app`, and an
 /// ImagePolicyConfig; `policy_extra` goes into the policy's flow mapping, `spec_extra` under
 /// `spec`.
-fn input(host: &str, policy_extra: &str, spec_extra: &str) -> String {
+pub(crate) fn input(host: &str, policy_extra: &str, spec_extra: &str) -> String {
     format!(
         r#"apiVersion: config.kubernetes.io/v1
 kind: ResourceList

@@ -7,28 +7,10 @@ use crate::cache::{Machine, assert_updated, cache_line, listings};
 use crate::redis_server::TestRedis;
 use crate::registry::TestRegistry;
 
+/// The cache tests' one-pod ResourceList, with the digest reflected so that a run needs a
+/// listing and a manifest lookup.
 fn input(host: &str, spec_extra: &str) -> String {
-    format!(
-        r#"apiVersion: config.kubernetes.io/v1
-kind: ResourceList
-items:
-- apiVersion: v1
-  kind: Pod
-  metadata: {{name: app}}
-  spec:
-    containers:
-    - name: app
-      image: {host}/team/app:1.0.0 # {{"$imagepolicy": "flux-system:app"}}
-functionConfig:
-  apiVersion: imgpolicy.dev/v1alpha1
-  kind: ImagePolicyConfig
-  metadata: {{name: images}}
-  spec:
-    registries: [{{host: '{host}', insecure: true}}]
-    policies:
-    - {{name: app, image: {host}/team/app, policy: {{semver: {{range: '>=1.0.0'}}}}, digestReflectionPolicy: Always}}
-{spec_extra}"#
-    )
+    crate::cache::input(host, ", digestReflectionPolicy: Always", spec_extra)
 }
 
 /// `2.0.0@<digest>`, what every run here writes.
