@@ -138,6 +138,10 @@ fn refusal(node: &Node) -> Option<String> {
         )),
         // An empty value has no bytes of its own to replace, so a splice there would change the
         // key or the block header, not the value.
+        NodeKind::Scalar(scalar) if !node.is_replaceable() && !scalar.text().is_empty() => Some(
+            "the block scalar starts with blank lines, which an edit would keep; remove them so the value is one line"
+                .to_owned(),
+        ),
         NodeKind::Scalar(_) if !node.is_replaceable() => {
             Some("the value is empty, so there is nothing to replace; write the current value there".to_owned())
         }

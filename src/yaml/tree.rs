@@ -190,11 +190,15 @@ impl Node {
 
     /// Whether this is a scalar whose value a splice of its range can replace. An empty plain
     /// value has no bytes (the parser places it at the key's `:`), and an empty block scalar's
-    /// range is its `|`/`>` header, so neither can.
+    /// range is its `|`/`>` header, so neither can. A block scalar whose first lines are blank
+    /// cannot either: its range starts at the first non-blank line, so the blank lines would
+    /// survive the splice and the value would keep its leading line breaks (found by fuzzing).
     pub fn is_replaceable(&self) -> bool {
         match &self.kind {
             NodeKind::Scalar(scalar) => match scalar.style {
-                ScalarStyle::Literal | ScalarStyle::Folded => !scalar.text().is_empty(),
+                ScalarStyle::Literal | ScalarStyle::Folded => {
+                    !scalar.text().is_empty() && !scalar.value.starts_with(['\n', '\r'])
+                }
                 _ => !self.range.is_empty(),
             },
             _ => false,
@@ -496,11 +500,11 @@ mod tests {
 
     #[test]
     fn empty_values_are_not_replaceable() {
-        let stream = parse_stream("a:\nb: >-\n \nc: |\n  x\nd: ''\ne: v\nf: [x]\n").unwrap();
+        let stream = parse_stream("a:\nb: >-\n \nc: |\n  x\nd: ''\ne: v\nf: [x]\ng: |\n \n  x\n").unwrap();
         let root = &stream.documents[0].root;
         let replaceable: Vec<bool> =
-            ["a", "b", "c", "d", "e", "f"].iter().map(|k| root.get(k).unwrap().is_replaceable()).collect();
-        assert_eq!(replaceable, [false, false, true, true, true, false]);
+            ["a", "b", "c", "d", "e", "f", "g"].iter().map(|k| root.get(k).unwrap().is_replaceable()).collect();
+        assert_eq!(replaceable, [false, false, true, true, true, false, false]);
     }
 
     #[test]
