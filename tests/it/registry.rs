@@ -786,8 +786,20 @@ fn without_header(raw: &[u8], name: &str) -> Vec<u8> {
     out
 }
 
-/// Reads a request head (no body: the proxies serve `GET` and `HEAD`).
-fn read_request(stream: &mut TcpStream) -> Option<ProxyRequest> {
+/// A request head as the test servers read it.
+pub(crate) struct RequestHead {
+    /// `GET`, `HEAD`, ...
+    pub(crate) method: String,
+    /// The path, without the query.
+    pub(crate) path: String,
+    /// The raw query, without `?`; empty when there was none.
+    pub(crate) query: String,
+    /// Headers, names lowercased.
+    pub(crate) headers: Vec<(String, String)>,
+}
+
+/// Reads a request head; `None` when the connection ends first or the head is malformed.
+pub(crate) fn read_head(stream: &mut TcpStream) -> Option<RequestHead> {
     let mut raw = Vec::new();
     let mut buf = [0u8; 4096];
     while !raw.windows(4).any(|w| w == b"\r\n\r\n") {
@@ -800,6 +812,17 @@ fn read_request(stream: &mut TcpStream) -> Option<ProxyRequest> {
     let method = parts.next()?.to_owned();
     let target = parts.next()?;
     let (path, query) = target.split_once('?').unwrap_or((target, ""));
+    let headers = lines
+        .take_while(|line| !line.is_empty())
+        .filter_map(|line| line.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
+        .collect();
+    Some(RequestHead { method, path: path.to_owned(), query: query.to_owned(), headers })
+}
+
+/// Reads a request head (no body: the proxies serve `GET` and `HEAD`), query decoded.
+fn read_request(stream: &mut TcpStream) -> Option<ProxyRequest> {
+    let RequestHead { method, path, query, headers } = read_head(stream)?;
     let query = query
         .split('&')
         .filter(|pair| !pair.is_empty())
@@ -808,12 +831,7 @@ fn read_request(stream: &mut TcpStream) -> Option<ProxyRequest> {
             (percent_decode(k), percent_decode(v))
         })
         .collect();
-    let headers = lines
-        .take_while(|line| !line.is_empty())
-        .filter_map(|line| line.split_once(':'))
-        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
-        .collect();
-    Some(ProxyRequest { method, path: path.to_owned(), query, headers })
+    Some(ProxyRequest { method, path, query, headers })
 }
 
 fn query_value<'a>(query: &'a [(String, String)], name: &str) -> Option<&'a str> {

@@ -8,7 +8,7 @@
 // Each test module uses only part of the fixture.
 #![allow(dead_code)]
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
 use std::thread;
@@ -168,25 +168,8 @@ fn head(status: u16, headers: &[(String, String)], length: usize) -> Vec<u8> {
 }
 
 fn read_request(stream: &mut TcpStream) -> Option<Request> {
-    let mut raw = Vec::new();
-    let mut buf = [0u8; 4096];
-    while !raw.windows(4).any(|w| w == b"\r\n\r\n") {
-        let n = stream.read(&mut buf).ok().filter(|n| *n > 0)?;
-        raw.extend_from_slice(&buf[..n]);
-    }
-    let text = String::from_utf8_lossy(&raw).into_owned();
-    let mut lines = text.split("\r\n");
-    let mut first = lines.next()?.split(' ');
-    let method = first.next()?.to_owned();
-    let target = first.next()?;
-    let (path, query) = target.split_once('?').unwrap_or((target, ""));
-    let headers = lines
-        .take_while(|line| !line.is_empty())
-        .filter_map(|line| line.split_once(':'))
-        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
-        .collect();
-    // A body (token endpoints get form posts) is read but not kept: the proxies never need it.
-    Some(Request { method, path: path.to_owned(), query: query.to_owned(), headers, at: Instant::now() })
+    let crate::registry::RequestHead { method, path, query, headers } = crate::registry::read_head(stream)?;
+    Some(Request { method, path, query, headers, at: Instant::now() })
 }
 
 // ---------------------------------------------------------------------------------------------
