@@ -6,6 +6,8 @@
 //! survive byte for byte.
 
 mod edit;
+mod event;
+mod granit;
 mod json;
 mod path;
 mod scalar;

@@ -14,7 +14,9 @@ use std::fmt;
 use std::ops::Range;
 use std::sync::Arc;
 
-use granit_parser::{Event, Parser, ScalarStyle, Span};
+use super::ScalarStyle;
+use super::event::{Event, Span};
+use super::granit;
 
 /// A parsed YAML stream: its documents and every comment, with byte offsets into the source.
 #[derive(Debug)]
@@ -255,21 +257,8 @@ impl Node {
 /// Returns [`ParseError`] with the line and column where the source stops being YAML, where a
 /// mapping repeats a key, or where an alias makes the tree nest deeper than [`MAX_DEPTH`].
 pub fn parse_stream(source: &str) -> Result<Stream, ParseError> {
-    let mut builder = Builder {
-        source,
-        stack: Vec::new(),
-        anchors: HashMap::new(),
-        stream: Stream { documents: Vec::new(), comments: Vec::new() },
-        explicit_start: false,
-    };
-    for next in Parser::new_from_str(source) {
-        let (event, span) = next.map_err(|error| ParseError {
-            line: error.marker().line(),
-            column: error.marker().col() + 1,
-            message: error.info().to_string(),
-        })?;
-        builder.event(event, span)?;
-    }
+    let mut builder = Builder::new(source);
+    granit::scan(source, &mut |event, span| builder.event(event, span))?;
     Ok(builder.stream)
 }
 
@@ -310,36 +299,36 @@ struct Builder<'s> {
     explicit_start: bool,
 }
 
-fn offset(marker: granit_parser::Marker) -> usize {
-    // `Parser::new_from_str` guarantees byte offsets; 0 is only reached if that ever changed,
-    // and then edits would be wrong, so the splice engine re-checks every range it touches.
-    marker.byte_offset().unwrap_or(0)
-}
+impl<'s> Builder<'s> {
+    fn new(source: &'s str) -> Self {
+        Builder {
+            source,
+            stack: Vec::new(),
+            anchors: HashMap::new(),
+            stream: Stream { documents: Vec::new(), comments: Vec::new() },
+            explicit_start: false,
+        }
+    }
 
-impl Builder<'_> {
     fn event(&mut self, event: Event<'_>, span: Span) -> Result<(), ParseError> {
-        let start = offset(span.start);
-        let end = offset(span.end);
+        let Span { start, end, line } = span;
         match event {
-            Event::Comment(text, _) => self.stream.comments.push(Comment {
-                line: span.start.line(),
-                range: start..end,
-                text: text.into_owned(),
-            }),
-            Event::DocumentStart(explicit, _) => self.explicit_start = explicit,
-            Event::Scalar(value, style, anchor, tag) => {
-                let scalar = Scalar { value: value.into_owned(), style, tag: tag.map(|tag| tag.to_string()) };
+            Event::Comment { text } => {
+                self.stream.comments.push(Comment { line, range: start..end, text: text.into_owned() })
+            }
+            Event::DocumentStart { explicit } => self.explicit_start = explicit,
+            Event::Scalar { value, style, anchor, tag } => {
+                let scalar = Scalar { value: value.into_owned(), style, tag };
                 let node = Node {
                     range: start..end,
-                    line: span.start.line(),
-                    end_line: self.line_of_last_byte(start, end, span.start.line()),
+                    line,
+                    end_line: self.line_of_last_byte(start, end, line),
                     kind: NodeKind::Scalar(scalar),
                 };
                 self.remember(anchor, &node, 0);
                 self.push(node, 0);
             }
-            Event::Alias(id) => {
-                let line = span.start.line();
+            Event::Alias { id } => {
                 let (kind, depth) = match self.anchors.get(&id) {
                     Some((target, depth)) => {
                         let name = self.source.get(start..end).unwrap_or("").trim_start_matches('*').to_owned();
@@ -361,23 +350,12 @@ impl Builder<'_> {
                 }
                 self.push(Node { range: start..end, line, end_line: line, kind }, depth);
             }
-            Event::SequenceStart(style, anchor, _) => self.stack.push(Open::Sequence {
-                start,
-                line: span.start.line(),
-                flow: style == granit_parser::StructureStyle::Flow,
-                anchor,
-                depth: 0,
-                items: Vec::new(),
-            }),
-            Event::MappingStart(style, anchor, _) => self.stack.push(Open::Mapping {
-                start,
-                line: span.start.line(),
-                flow: style == granit_parser::StructureStyle::Flow,
-                anchor,
-                depth: 0,
-                entries: Vec::new(),
-                key: None,
-            }),
+            Event::SequenceStart { flow, anchor } => {
+                self.stack.push(Open::Sequence { start, line, flow, anchor, depth: 0, items: Vec::new() })
+            }
+            Event::MappingStart { flow, anchor } => {
+                self.stack.push(Open::Mapping { start, line, flow, anchor, depth: 0, entries: Vec::new(), key: None })
+            }
             Event::SequenceEnd | Event::MappingEnd => {
                 if let Some(open) = self.stack.pop() {
                     let (start, line, anchor, depth, kind) = match open {
@@ -397,7 +375,6 @@ impl Builder<'_> {
                 }
             }
             Event::DocumentEnd => {}
-            _ => {}
         }
         Ok(())
     }
