@@ -18,12 +18,12 @@ use tokio::task::JoinSet;
 use crate::cache::{Cache, CacheKey};
 use crate::config::{Config, DigestReflection, OnError, Policy, PolicyRef};
 use crate::image::{ImageRef, Repository, is_valid_digest, is_valid_tag};
-use crate::marker::{Found, Origin, Part, Target};
+use crate::marker::{Found, Origin, Part, Site, Target};
 use crate::policy::SelectError;
 use crate::registry::{Platform, RegistryClient};
-use crate::resource_list::Resource;
+use crate::resource::ResourceIdentity;
 use crate::results::{FnResult, Severity};
-use crate::yaml::{Edit, Edits, Node, render_scalar};
+use crate::yaml::{Edit, Edits, render_scalar};
 
 /// An edit of the source that holds item number `item`.
 #[derive(Debug, Clone)]
@@ -58,16 +58,16 @@ impl Resolution {
     fn record(
         &mut self,
         item: usize,
-        node: &Node,
+        site: &Site,
         outcome: Result<String, String>,
         on_error: OnError,
         at: impl Fn(Severity, String) -> FnResult,
     ) {
         match outcome {
             Ok(value) => {
-                let Some(scalar) = node.as_scalar() else { return };
+                let Some(scalar) = &site.scalar else { return };
                 if value != scalar.text() {
-                    let edit = Edit { range: node.range.clone(), text: render_scalar(scalar, &value) };
+                    let edit = Edit { range: site.range.clone(), text: render_scalar(scalar, &value) };
                     self.edits.push(ItemEdit { item, edit });
                     self.results.push(at(Severity::Info, format!("{} -> {value}", scalar.text())));
                 }
@@ -96,14 +96,8 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(300);
 /// How many repositories are resolved at once when `spec.concurrency` is not set.
 pub const DEFAULT_CONCURRENCY: usize = 8;
 
-/// Resolves what `found` asks of `items` against `config`, asking `cache`, then `client`.
-pub async fn resolve(
-    items: &[Resource<'_>],
-    found: &Found<'_>,
-    config: &Config,
-    client: &RegistryClient,
-    cache: &Arc<Cache>,
-) -> Resolution {
+/// Resolves what `found` asks against `config`, asking `cache`, then `client`.
+pub async fn resolve(found: &Found, config: &Config, client: &RegistryClient, cache: &Arc<Cache>) -> Resolution {
     let targets = found.targets.as_slice();
     let mut resolution = Resolution::default();
     let client = &client.with_deadline(config.timeout.unwrap_or(DEFAULT_TIMEOUT));
@@ -131,8 +125,10 @@ pub async fn resolve(
     }
     let digests = manifest_digests(client, cache, &limit, wanted).await;
 
+    // `select` records the identity of every item with a target or a pin.
+    let unknown = ResourceIdentity::default();
     for (target, plan) in targets.iter().zip(&plans) {
-        let resource = &items[target.item];
+        let resource = found.resources.get(&target.item).unwrap_or(&unknown);
         let at = |severity, message: String| FnResult::at(severity, message, target.item, resource, Some(&target.path));
         let Some(policy) = config.policies.get(&target.marker.policy) else {
             resolution
@@ -146,10 +142,10 @@ pub async fn resolve(
             (Some(plan), Ok(_)) => new_value(target, plan, &digests),
         };
         let outcome = outcome.map_err(|message| format!("policy `{}`: {message}", policy.reference));
-        resolution.record(target.item, target.node, outcome, config.on_error, at);
+        resolution.record(target.item, &target.site, outcome, config.on_error, at);
     }
     for (pin, repository) in found.pins.iter().zip(&pins) {
-        let resource = &items[pin.item];
+        let resource = found.resources.get(&pin.item).unwrap_or(&unknown);
         let at = |severity, message: String| FnResult::at(severity, message, pin.item, resource, Some(&pin.path));
         let digest =
             repository.as_ref().and_then(|repository| digests.get(&(repository.clone(), pin.tag.clone(), None)));
@@ -158,7 +154,7 @@ pub async fn resolve(
             .unwrap_or_else(|| Err(format!("internal error: no digest lookup for `{}`", pin.image)))
             .map(|digest| ImageRef { digest: Some(digest), ..pin.image.clone() }.to_string())
             .map_err(|message| format!("pinning `{}`: {message}", pin.image));
-        resolution.record(pin.item, pin.node, outcome, config.on_error, at);
+        resolution.record(pin.item, &pin.site, outcome, config.on_error, at);
     }
     // Under `onError: fail`, one failure voids every edit: the items come back unchanged.
     if resolution.failed() {
@@ -178,14 +174,14 @@ struct Plan<'c> {
 }
 
 fn plan<'c>(
-    targets: &[Target<'_>],
-    target: &Target<'_>,
+    targets: &[Target],
+    target: &Target,
     config: &'c Config,
     choices: &BTreeMap<&PolicyRef, Choice>,
 ) -> Option<Plan<'c>> {
     let policy = config.policies.get(&target.marker.policy)?;
     let tag = choices.get(&target.marker.policy)?.as_ref().ok()?.clone();
-    let current = target.node.as_str().unwrap_or_default();
+    let current = target.site.text();
     let kept_digest = match (target.marker.part, policy.digest_reflection) {
         (Part::Full, DigestReflection::IfNotPresent) => ImageRef::parse(current)
             .ok()
@@ -209,9 +205,9 @@ fn plan<'c>(
 
 /// Whether another target of the same policy in the same resource is about to change its tag:
 /// then a digest kept under `IfNotPresent` would belong to the old tag.
-fn tag_changes(targets: &[Target<'_>], digest_target: &Target<'_>, tag: &str) -> bool {
+fn tag_changes(targets: &[Target], digest_target: &Target, tag: &str) -> bool {
     targets.iter().filter(|t| t.item == digest_target.item && t.marker.policy == digest_target.marker.policy).any(|t| {
-        let current = t.node.as_str().unwrap_or_default();
+        let current = t.site.text();
         match t.marker.part {
             Part::Tag => current != tag,
             Part::Full => ImageRef::parse(current).ok().and_then(|image| image.tag).as_deref() != Some(tag),
@@ -226,7 +222,7 @@ fn digest_key(plan: &Plan<'_>) -> DigestKey {
 }
 
 fn new_value(
-    target: &Target<'_>,
+    target: &Target,
     plan: &Plan<'_>,
     digests: &HashMap<DigestKey, Result<String, String>>,
 ) -> Result<String, String> {
@@ -248,7 +244,7 @@ fn new_value(
         Part::Name => plan.policy.image.clone(),
         Part::Digest => digest.unwrap_or_default(),
         Part::Full => {
-            let current = target.node.as_str().and_then(|value| ImageRef::parse(value).ok());
+            let current = ImageRef::parse(target.site.text()).ok();
             let name = match (target.origin, current) {
                 (Origin::Container, Some(current)) => current.name,
                 _ => plan.policy.image.clone(),

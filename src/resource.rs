@@ -27,6 +27,16 @@ pub struct ResourceRef {
     pub namespace: Option<String>,
 }
 
+/// What results say about a resource: its identity and its file, owned so that it outlives the
+/// tree it was read from (a ResourceList's items are read one at a time and dropped).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ResourceIdentity {
+    /// The identity kpt reports in `resourceRef`.
+    pub reference: ResourceRef,
+    /// The file the orchestrator read the resource from, if it said.
+    pub file: Option<FileRef>,
+}
+
 /// Where a resource came from, from the orchestrator's path annotations.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FileRef {
@@ -94,6 +104,11 @@ impl<'n> Resource<'n> {
             name: self.name().unwrap_or_default().to_owned(),
             namespace: self.namespace().map(str::to_owned),
         }
+    }
+
+    /// Its identity and file, for results.
+    pub fn identity(&self) -> ResourceIdentity {
+        ResourceIdentity { reference: self.reference(), file: self.file() }
     }
 
     /// The file the orchestrator read this resource from, if it said.

@@ -3,11 +3,15 @@
 //! Output is the input's own bytes with scalar edits spliced in, any `results` entry the input
 //! had removed, and the new `results` appended. Everything else is untouched, so kpt's and
 //! kustomize's annotations, comments, key order and indentation survive as they came.
+//!
+//! Items are handed to an [`ItemHook`] as they are read and are not kept (only what the hook
+//! returns for each is), and the output is written straight from the input's bytes: memory
+//! is the input plus the largest item, not a tree of the whole list.
 
 pub use crate::resource::{FileRef, Resource, ResourceRef};
 
 use crate::results::FnResult;
-use crate::yaml::{Edit, Edits, Node, NodeKind, ParseError, Stream, parse_stream};
+use crate::yaml::{Edit, Edits, ItemHook, Node, NodeKind, ParseError, Stream, parse_list};
 
 const API_VERSIONS: [&str; 2] = ["config.kubernetes.io/v1", "config.kubernetes.io/v1beta1"];
 
@@ -22,21 +26,21 @@ pub enum InputError {
     NotAResourceList(String),
 }
 
-/// A parsed ResourceList, holding its source.
+/// A parsed ResourceList: its source, and its tree with each item as the hook left it.
 #[derive(Debug)]
-pub struct ResourceList {
-    source: String,
+pub struct ResourceList<'s> {
+    source: &'s str,
     stream: Stream,
 }
 
-impl ResourceList {
-    /// Parses and checks `source`.
+impl<'s> ResourceList<'s> {
+    /// Parses and checks `source`, handing every item to `items` as it is read.
     ///
     /// # Errors
     /// [`InputError::NotYaml`] with line and column; [`InputError::NotAResourceList`] naming the
     /// field that is missing or wrong.
-    pub fn parse(source: String) -> Result<Self, InputError> {
-        let stream = parse_stream(&source).map_err(InputError::NotYaml)?;
+    pub fn parse(source: &'s str, items: &mut dyn ItemHook) -> Result<Self, InputError> {
+        let stream = parse_list(source, items).map_err(InputError::NotYaml)?;
         let not_a_list = |reason: String| Err(InputError::NotAResourceList(reason));
         let [document] = stream.documents.as_slice() else {
             return not_a_list(format!("expected exactly one YAML document, found {}", stream.documents.len()));
@@ -80,31 +84,18 @@ impl ResourceList {
         &self.stream.documents[0].root
     }
 
-    /// The source bytes.
-    pub fn source(&self) -> &str {
-        &self.source
-    }
-
-    /// The parsed stream (for comment lookup).
-    pub fn stream(&self) -> &Stream {
-        &self.stream
-    }
-
-    /// The items, in order.
-    pub fn items(&self) -> Vec<Resource<'_>> {
-        self.root().get("items").and_then(Node::items).unwrap_or_default().iter().map(Resource::new).collect()
-    }
-
     /// The functionConfig, unless absent or null.
     pub fn function_config(&self) -> Option<&Node> {
         self.root().get("functionConfig").filter(|config| !config.is_null())
     }
 
-    /// The output: the source with `edits` applied and `results` replacing any the input had.
+    /// Writes the output to `out`: the source with `edits` applied and `results` replacing any
+    /// the input had.
     ///
     /// # Errors
-    /// Only on an internal inconsistency (overlapping edits); nothing partial is returned.
-    pub fn render(&self, edits: &Edits, results: &[FnResult]) -> Result<String, String> {
+    /// An internal inconsistency (overlapping edits), found before anything is written; or
+    /// the writer's error.
+    pub fn write(&self, edits: &Edits, results: &[FnResult], out: &mut impl std::io::Write) -> std::io::Result<()> {
         let mut all = edits.clone();
         let root = self.root();
         let flow = matches!(root.kind, NodeKind::Mapping { flow: true, .. });
@@ -114,7 +105,7 @@ impl ResourceList {
         if flow {
             let close = root.range.end.saturating_sub(1);
             if self.source.as_bytes().get(close) != Some(&b'}') {
-                return Err("internal error: cannot find the end of the ResourceList mapping".to_owned());
+                return Err(std::io::Error::other("internal error: cannot find the end of the ResourceList mapping"));
             }
             if !results.is_empty() {
                 let json: Vec<_> = results.iter().map(FnResult::to_json).collect();
@@ -124,19 +115,21 @@ impl ResourceList {
                 let comma = if has_entries { ", " } else { "" };
                 all.push(Edit { range: close..close, text: format!("{comma}\"results\": {array}") });
             }
-            return all.apply(&self.source);
+            return all.write_to(self.source, out);
         }
-        let mut output = all.apply(&self.source)?;
+        let mut tracked = LastByte { out, last: None };
+        all.write_to(self.source, &mut tracked)?;
+        let LastByte { out, last } = tracked;
         if !results.is_empty() {
-            if !output.is_empty() && !output.ends_with('\n') {
-                output.push('\n');
+            if last.is_some_and(|byte| byte != b'\n') {
+                out.write_all(b"\n")?;
             }
-            output.push_str("results:\n");
+            out.write_all(b"results:\n")?;
             for result in results {
-                output.push_str(&result.to_yaml());
+                out.write_all(result.to_yaml().as_bytes())?;
             }
         }
-        Ok(output)
+        Ok(())
     }
 
     /// The bytes of an existing top-level `results` entry, including its line break.
@@ -152,12 +145,32 @@ impl ResourceList {
                 (None, None) => entry.key.range.start..entry.value.range.end,
             });
         }
-        let start = line_start(&self.source, entry.key.range.start);
+        let start = line_start(self.source, entry.key.range.start);
         let end = match next {
-            Some(next) => line_start(&self.source, next.key.range.start),
+            Some(next) => line_start(self.source, next.key.range.start),
             None => self.source.len(),
         };
         Some(start..end)
+    }
+}
+
+/// A writer that remembers the last byte written through it.
+struct LastByte<'w, W> {
+    out: &'w mut W,
+    last: Option<u8>,
+}
+
+impl<W: std::io::Write> std::io::Write for LastByte<'_, W> {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        let written = self.out.write(bytes)?;
+        if let Some(&byte) = bytes[..written].last() {
+            self.last = Some(byte);
+        }
+        Ok(written)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.out.flush()
     }
 }
 

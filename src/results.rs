@@ -1,6 +1,6 @@
 //! Function results: what changed, what was odd, what failed (kpt's `results` schema).
 
-use crate::resource::{FileRef, Resource, ResourceRef};
+use crate::resource::{FileRef, ResourceIdentity, ResourceRef};
 use crate::yaml::{FieldPath, needs_quotes};
 
 /// How serious a result is.
@@ -53,15 +53,15 @@ impl FnResult {
         severity: Severity,
         message: impl Into<String>,
         item: usize,
-        resource: &Resource<'_>,
+        resource: &ResourceIdentity,
         field: Option<&FieldPath>,
     ) -> Self {
         Self {
             message: message.into(),
             severity,
-            resource_ref: Some(resource.reference()),
+            resource_ref: Some(resource.reference.clone()),
             field_path: field.map(ToString::to_string),
-            file: resource.file(),
+            file: resource.file.clone(),
             item: Some(item),
         }
     }

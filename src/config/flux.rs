@@ -50,6 +50,11 @@ fn flux_kind<'r>(resource: &'r Resource<'_>) -> Option<&'r str> {
     VERSIONS.contains(&version).then_some(resource.kind()?)
 }
 
+/// Whether `resource` is a Flux image object that [`read`] takes configuration from.
+pub(super) fn is_image_object(resource: &Resource<'_>) -> bool {
+    flux_kind(resource).is_some()
+}
+
 fn reference(resource: &Resource<'_>) -> PolicyRef {
     PolicyRef {
         namespace: resource.namespace().unwrap_or(DEFAULT_NAMESPACE).to_owned(),

@@ -30,6 +30,12 @@ fn read_spec<T: serde::de::DeserializeOwned>(resource: &Resource<'_>, object: &s
     })
 }
 
+/// Whether [`load`] reads configuration from `item` (a Flux `ImageRepository` or
+/// `ImagePolicy`): the items a caller must keep for it.
+pub fn is_read_from(item: &Resource<'_>) -> bool {
+    flux::is_image_object(item)
+}
+
 /// Builds the configuration from function configs (the functionConfig, or `update`'s config
 /// files) and the items.
 ///

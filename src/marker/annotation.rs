@@ -5,12 +5,12 @@
 //! - `imgpolicy.dev/setters` holds a YAML map of field path to marker value, for any field of
 //!   any resource: `{spec.values.image.tag: "flux-system:app:tag"}`.
 
-use crate::resource_list::Resource;
+use crate::resource::{Resource, ResourceIdentity};
 use crate::results::{FnResult, Severity};
 use crate::yaml::{FieldPath, parse_stream};
 
 use super::workload::{container_images, is_workload};
-use super::{MarkerValue, Origin, Target};
+use super::{MarkerValue, Origin, Site, Target};
 
 /// Prefix of the per-container annotation.
 pub(crate) const POLICY_PREFIX: &str = "imgpolicy.dev/policy.";
@@ -18,9 +18,14 @@ pub(crate) const POLICY_PREFIX: &str = "imgpolicy.dev/policy.";
 pub(crate) const SETTERS: &str = "imgpolicy.dev/setters";
 
 /// Targets marked by annotations on `resource`.
-pub(super) fn find<'n>(item: usize, resource: &Resource<'n>, warnings: &mut Vec<FnResult>) -> Vec<Target<'n>> {
+pub(super) fn find(
+    item: usize,
+    resource: &Resource<'_>,
+    identity: &ResourceIdentity,
+    warnings: &mut Vec<FnResult>,
+) -> Vec<Target> {
     let mut targets = Vec::new();
-    let mut warn = |message: String| warnings.push(FnResult::at(Severity::Warning, message, item, resource, None));
+    let mut warn = |message: String| warnings.push(FnResult::at(Severity::Warning, message, item, identity, None));
     for (key, value) in resource.annotations() {
         if let Some(container) = key.strip_prefix(POLICY_PREFIX) {
             let marker = match MarkerValue::parse(value) {
@@ -42,7 +47,7 @@ pub(super) fn find<'n>(item: usize, resource: &Resource<'n>, warnings: &mut Vec<
             for image in matched {
                 targets.push(Target {
                     item,
-                    node: image.node,
+                    site: image.site,
                     path: image.path,
                     marker: marker.clone(),
                     origin: Origin::Container,
@@ -55,7 +60,7 @@ pub(super) fn find<'n>(item: usize, resource: &Resource<'n>, warnings: &mut Vec<
     targets
 }
 
-fn setters<'n>(item: usize, resource: &Resource<'n>, value: &str, warn: &mut impl FnMut(String)) -> Vec<Target<'n>> {
+fn setters(item: usize, resource: &Resource<'_>, value: &str, warn: &mut impl FnMut(String)) -> Vec<Target> {
     let stream = match parse_stream(value) {
         Ok(stream) => stream,
         Err(error) => {
@@ -86,7 +91,7 @@ fn setters<'n>(item: usize, resource: &Resource<'n>, value: &str, warn: &mut imp
         };
         match path.lookup(resource.node) {
             Some(node) if node.as_scalar().is_some() => {
-                targets.push(Target { item, node, path, marker, origin: Origin::Setter })
+                targets.push(Target { item, site: Site::of(node), path, marker, origin: Origin::Setter })
             }
             Some(_) => warn(format!("annotation `{SETTERS}`: field `{path}` is not a scalar")),
             None => warn(format!("annotation `{SETTERS}`: no field `{path}` in {}", resource.describe())),

@@ -5,41 +5,46 @@
 //! `$imagepolicy` member is a string; any other comment is not a marker. A comment that mentions
 //! `$imagepolicy` but does not parse gets a warning rather than silence.
 
-use std::collections::HashMap;
-
-use crate::resource_list::Resource;
+use crate::resource::{Resource, ResourceIdentity};
 use crate::results::{FnResult, Severity};
 use crate::yaml::{Comment, FieldPath, Node, Segment};
 
-use super::{MarkerValue, Origin, Part, Target, visit_scalars};
+use super::{MarkerValue, Origin, Part, Site, Step, Target, field_path, visit_scalars};
 
 /// The key of a Flux setter comment.
 pub(super) const KEY: &str = "$imagepolicy";
 
-/// Comments by line, with enough of the source to tell comment-only lines.
-pub(super) struct CommentIndex<'s> {
+/// The comments of a text, in source order, with enough of the text to tell comment-only
+/// lines. Lookups are binary searches, so an index over the comments read so far costs nothing
+/// to make: a ResourceList read item by item makes one per item.
+#[derive(Debug, Clone, Copy)]
+pub struct CommentIndex<'s> {
     source: &'s str,
-    by_line: HashMap<usize, Vec<&'s Comment>>,
+    comments: &'s [Comment],
 }
 
 impl<'s> CommentIndex<'s> {
-    /// Indexes `comments` of `source`.
-    pub(super) fn new(source: &'s str, comments: &'s [Comment]) -> Self {
-        let mut by_line: HashMap<usize, Vec<&Comment>> = HashMap::new();
-        for comment in comments {
-            by_line.entry(comment.line).or_default().push(comment);
-        }
-        Self { source, by_line }
+    /// Indexes `comments` of `source`, which must be in source order (as the parser reports
+    /// them).
+    pub fn new(source: &'s str, comments: &'s [Comment]) -> Self {
+        Self { source, comments }
+    }
+
+    /// The comments on `line`.
+    fn on_line(&self, line: usize) -> &'s [Comment] {
+        let first = self.comments.partition_point(|comment| comment.line < line);
+        let count = self.comments[first..].iter().take_while(|comment| comment.line == line).count();
+        &self.comments[first..first + count]
     }
 
     /// The comment on `line` that starts at or after byte `after`.
     fn trailing(&self, line: usize, after: usize) -> Option<&'s Comment> {
-        self.by_line.get(&line)?.iter().copied().find(|comment| comment.range.start >= after)
+        self.on_line(line).iter().find(|comment| comment.range.start >= after)
     }
 
     /// The comment that is the only content of `line`.
     fn whole_line(&self, line: usize) -> Option<&'s Comment> {
-        let comment = *self.by_line.get(&line)?.first()?;
+        let comment = self.on_line(line).first()?;
         let line_start = self.source[..comment.range.start].rfind('\n').map_or(0, |newline| newline + 1);
         self.source[line_start..comment.range.start].trim().is_empty().then_some(comment)
     }
@@ -47,6 +52,15 @@ impl<'s> CommentIndex<'s> {
     /// The comment-only lines directly above `line`, nearest first.
     fn above(&self, line: usize) -> impl Iterator<Item = &'s Comment> + '_ {
         (1..line).rev().map_while(|line| self.whole_line(line))
+    }
+
+    /// Whether a comment that mentions [`KEY`] sits on the lines of `node` or in the block of
+    /// comment-only lines directly above it: if not, no scalar of `node` is marked by a
+    /// comment, and the walk over its scalars can be skipped.
+    fn may_mark(&self, node: &Node) -> bool {
+        let within = self.comments.partition_point(|comment| comment.line < node.line);
+        let end = self.comments.partition_point(|comment| comment.line <= node.end_line);
+        self.comments[within..end].iter().chain(self.above(node.line)).any(|comment| comment.text.contains(KEY))
     }
 
     /// Whether the node starting at `offset` is the first key of a `- ` sequence entry, whose
@@ -72,11 +86,11 @@ fn parse(text: &str) -> Option<Result<MarkerValue, String>> {
 /// In a Kustomization's `images:` list, `newTag`, `newName` and `digest` can only hold one
 /// part, so a marker without a suffix there means that part. (Flux would write the whole
 /// reference into `newTag`, which kustomize then rejects; the seed's own marker is written so.)
-fn implied_part(resource: &Resource<'_>, path: &FieldPath, part: Part) -> Part {
+fn implied_part(kind: Option<&str>, path: &FieldPath, part: Part) -> Part {
     let segments = &path.segments;
     let in_images =
         segments.len() >= 3 && matches!(&segments[segments.len() - 3], Segment::Key(key) if key == "images");
-    if part != Part::Full || resource.kind() != Some("Kustomization") || !in_images {
+    if part != Part::Full || kind != Some("Kustomization") || !in_images {
         return part;
     }
     match segments.last() {
@@ -88,14 +102,18 @@ fn implied_part(resource: &Resource<'_>, path: &FieldPath, part: Part) -> Part {
 }
 
 /// Targets marked by comments in `resource`.
-pub(super) fn find<'n>(
+pub(super) fn find(
     item: usize,
-    resource: &Resource<'n>,
+    resource: &Resource<'_>,
+    identity: &ResourceIdentity,
     comments: &CommentIndex<'_>,
     warnings: &mut Vec<FnResult>,
-) -> Vec<Target<'n>> {
+) -> Vec<Target> {
     let mut targets = Vec::new();
-    let mut visit = |path: &[Segment], node: &'n Node, head: &'n Node| {
+    if !comments.may_mark(resource.node) {
+        return targets;
+    }
+    let mut visit = |path: &[Step<'_>], node: &Node, head: &Node| {
         let line_comment = comments.trailing(node.end_line, node.range.end).and_then(|c| parse(&c.text));
         let marker = line_comment.or_else(|| {
             if comments.opens_sequence_entry(head.range.start) && head.range != node.range {
@@ -103,16 +121,15 @@ pub(super) fn find<'n>(
             }
             comments.above(head.line).find_map(|c| parse(&c.text))
         });
-        let path = || FieldPath { segments: path.to_vec() };
         match marker {
             None => {}
             Some(Err(message)) => {
-                warnings.push(FnResult::at(Severity::Warning, message, item, resource, Some(&path())));
+                warnings.push(FnResult::at(Severity::Warning, message, item, identity, Some(&field_path(path))));
             }
             Some(Ok(mut marker)) => {
-                let path = path();
-                marker.part = implied_part(resource, &path, marker.part);
-                targets.push(Target { item, node, path, marker, origin: Origin::Comment });
+                let path = field_path(path);
+                marker.part = implied_part(resource.kind(), &path, marker.part);
+                targets.push(Target { item, site: Site::of(node), path, marker, origin: Origin::Comment });
             }
         }
     };

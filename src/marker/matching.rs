@@ -2,25 +2,23 @@
 
 use crate::config::Config;
 use crate::image::ImageRef;
-use crate::resource_list::Resource;
 
-use super::workload::container_images;
+use super::workload::ContainerImage;
 use super::{MarkerValue, Origin, Part, Target};
 
-/// Container images of `resource` whose repository is a policy's (after normalisation).
+/// The `containers` of item `item` whose repository is a policy's (after normalisation).
 ///
 /// When several policies select the same repository, the first by `namespace:name` wins.
-pub(super) fn find<'n>(item: usize, resource: &Resource<'n>, config: &Config) -> Vec<Target<'n>> {
+pub(super) fn find(item: usize, containers: &[ContainerImage], config: &Config) -> Vec<Target> {
     let mut targets = Vec::new();
-    for image in container_images(resource) {
-        let Some(repository) =
-            image.node.as_str().and_then(|value| ImageRef::parse(value).ok()).and_then(|r| r.repository().ok())
-        else {
+    for image in containers {
+        let Some(repository) = ImageRef::parse(image.site.text()).ok().and_then(|r| r.repository().ok()) else {
             continue;
         };
         if let Some(policy) = config.policies.values().find(|policy| policy.repository == repository) {
             let marker = MarkerValue { policy: policy.reference.clone(), part: Part::Full };
-            targets.push(Target { item, node: image.node, path: image.path, marker, origin: Origin::Container });
+            let (site, path) = (image.site.clone(), image.path.clone());
+            targets.push(Target { item, site, path, marker, origin: Origin::Container });
         }
     }
     targets

@@ -13,10 +13,15 @@ mod workload;
 pub use pin::PinTarget;
 pub use setter::{MarkerValue, ParseMarkerError, Part};
 
+use std::ops::Range;
+
 use crate::config::Config;
-use crate::resource_list::{Resource, ResourceList};
-use crate::results::FnResult;
-use crate::yaml::{Comment, FieldPath, Node, NodeKind, Segment};
+use crate::resource::{Resource, ResourceIdentity};
+use crate::results::{FnResult, Severity};
+use crate::yaml::{Comment, FieldPath, Node, NodeKind, Scalar, Segment};
+
+pub use comment::CommentIndex;
+pub use workload::ContainerImage;
 
 /// How a target was marked, which decides how its value is rewritten.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,13 +34,37 @@ pub enum Origin {
     Setter,
 }
 
+/// A marked value, owned so that it outlives the tree it was found in: where its bytes are,
+/// the scalar as written, and why it cannot be edited, if it cannot.
+#[derive(Debug, Clone)]
+pub struct Site {
+    /// The byte range an edit replaces.
+    pub range: Range<usize>,
+    /// The scalar; `None` for an alias.
+    pub scalar: Option<Scalar>,
+    /// Why the value is left alone, if it is (see [`refusal`]).
+    pub refusal: Option<String>,
+}
+
+impl Site {
+    /// The site of `node`.
+    pub fn of(node: &Node) -> Self {
+        Self { range: node.range.clone(), scalar: node.as_scalar().cloned(), refusal: refusal(node) }
+    }
+
+    /// The value as a one-line field holds it; empty for an alias.
+    pub fn text(&self) -> &str {
+        self.scalar.as_ref().map_or("", Scalar::text)
+    }
+}
+
 /// One scalar to update.
 #[derive(Debug, Clone)]
-pub struct Target<'n> {
-    /// Index of the item in the ResourceList.
+pub struct Target {
+    /// Index of the item in the run.
     pub item: usize,
-    /// The scalar node to rewrite.
-    pub node: &'n Node,
+    /// The scalar to rewrite.
+    pub site: Site,
     /// Its path within the item, for results.
     pub path: FieldPath,
     /// The policy and the part it writes.
@@ -46,11 +75,38 @@ pub struct Target<'n> {
 
 /// What the markers ask for: values a policy governs, and images to pin.
 #[derive(Debug, Default)]
-pub struct Found<'n> {
+pub struct Found {
     /// Values to update by policy, in document order.
-    pub targets: Vec<Target<'n>>,
+    pub targets: Vec<Target>,
     /// Container images to pin to a digest (`pinDigests`), in document order.
-    pub pins: Vec<PinTarget<'n>>,
+    pub pins: Vec<PinTarget>,
+    /// The identity of every item that has a target or a pin, by item number.
+    pub resources: std::collections::BTreeMap<usize, ResourceIdentity>,
+}
+
+/// What one item's markers ask for, read before the configuration is known.
+///
+/// A ResourceList is read one item at a time and each item's tree dropped once read, so that
+/// memory stays proportional to the largest item rather than to the list. What `matchImages`
+/// and `pinDigests` need is kept (the container images of a workload), decided by [`select`]
+/// once the configuration is complete.
+#[derive(Debug)]
+pub struct ItemMarks {
+    item: usize,
+    identity: ResourceIdentity,
+    /// Comment and annotation targets, a scalar marked several ways counted once.
+    marked: Vec<Target>,
+    /// A workload's container images.
+    containers: Vec<ContainerImage>,
+    /// Malformed or dangling markers, in the order found.
+    warnings: Vec<FnResult>,
+}
+
+impl ItemMarks {
+    /// Whether the item has no marker, no container image and no warning: nothing to keep.
+    pub fn is_empty(&self) -> bool {
+        self.marked.is_empty() && self.containers.is_empty() && self.warnings.is_empty()
+    }
 }
 
 /// Resources read from one text, with that text's comments: a ResourceList, or one file.
@@ -64,64 +120,70 @@ pub struct Source<'s> {
     pub items: Vec<Resource<'s>>,
 }
 
-impl<'s> Source<'s> {
-    /// The items of a ResourceList.
-    pub fn of_list(list: &'s ResourceList) -> Self {
-        Self { text: list.source(), comments: &list.stream().comments, items: list.items() }
-    }
-}
-
-/// Finds every target in `sources`, with a warning for each malformed or dangling marker.
-///
-/// Items are numbered across the sources, in order. A scalar marked several ways is updated
-/// once: a comment wins over an annotation, which wins over `matchImages`, which wins over
-/// `pinDigests`.
-pub fn find<'n>(sources: &[Source<'n>], config: &Config, warnings: &mut Vec<FnResult>) -> Found<'n> {
-    let mut found = Found::default();
-    let mut offset = 0;
+/// Reads the markers of every item of `sources`, numbering items across the sources in order.
+pub fn scan_sources(sources: &[Source<'_>]) -> Vec<ItemMarks> {
+    let mut marks = Vec::new();
     for source in sources {
-        find_in(source, offset, config, warnings, &mut found);
-        offset += source.items.len();
+        let comments = CommentIndex::new(source.text, source.comments);
+        for resource in &source.items {
+            marks.push(scan(marks.len(), resource, &comments));
+        }
     }
-    found
+    marks
 }
 
-fn find_in<'n>(source: &Source<'n>, offset: usize, config: &Config, warnings: &mut Vec<FnResult>, out: &mut Found<'n>) {
-    let comments = comment::CommentIndex::new(source.text, source.comments);
-    // A text that never mentions the key holds no comment marker, valid or not: skip the walk
-    // (kustomize's input, which has no comments at all, always takes this path).
-    let may_have_comment_markers = source.text.contains(comment::KEY);
-    for (local, resource) in source.items.iter().enumerate() {
-        let index = offset + local;
-        let mut found =
-            if may_have_comment_markers { comment::find(index, resource, &comments, warnings) } else { Vec::new() };
-        for target in annotation::find(index, resource, warnings) {
-            push_unique(&mut found, target);
-        }
+/// Reads the markers of `resource`, item number `item`: its marked values, its container
+/// images, and a warning for each malformed or dangling marker.
+pub fn scan(item: usize, resource: &Resource<'_>, comments: &CommentIndex<'_>) -> ItemMarks {
+    let identity = resource.identity();
+    let mut warnings = Vec::new();
+    let mut marked = comment::find(item, resource, &identity, comments, &mut warnings);
+    for target in annotation::find(item, resource, &identity, &mut warnings) {
+        push_unique(&mut marked, target);
+    }
+    // A container image already marked is never matched or pinned: `select` would skip it.
+    let mut containers = workload::container_images(resource);
+    containers.retain(|image| !marked.iter().any(|target| target.site.range == image.site.range));
+    ItemMarks { item, identity, marked, containers, warnings }
+}
+
+/// Decides the targets of every item now that the configuration is known, with the items'
+/// warnings (and a warning for each marked value that cannot be edited) in item order.
+///
+/// A scalar marked several ways is updated once: a comment wins over an annotation, which wins
+/// over `matchImages`, which wins over `pinDigests`.
+pub fn select(marks: Vec<ItemMarks>, config: &Config, warnings: &mut Vec<FnResult>) -> Found {
+    let mut out = Found::default();
+    for ItemMarks { item, identity, mut marked, containers, warnings: mut found_warnings } in marks {
+        warnings.append(&mut found_warnings);
         if config.match_images {
-            for target in matching::find(index, resource, config) {
-                push_unique(&mut found, target);
+            for target in matching::find(item, &containers, config) {
+                push_unique(&mut marked, target);
             }
         }
-        found.sort_by_key(|target| target.node.range.start);
+        marked.sort_by_key(|target| target.site.range.start);
+        let mut used = false;
         if config.pin_digests {
-            let taken: Vec<&Node> = found.iter().map(|target| target.node).collect();
-            let pins = pin::find(index, resource, config, &taken);
-            out.pins.extend(pins.into_iter().filter(|pin| refusal(pin.node).is_none()));
+            let pins = pin::find(item, containers, config, &marked);
+            used |= !pins.is_empty();
+            out.pins.extend(pins);
         }
-        for target in found {
-            match refusal(target.node) {
-                None => out.targets.push(target),
-                Some(reason) => warnings.push(FnResult::at(
-                    crate::results::Severity::Warning,
-                    reason,
-                    index,
-                    resource,
-                    Some(&target.path),
-                )),
+        for target in marked {
+            match &target.site.refusal {
+                None => {
+                    used = true;
+                    out.targets.push(target);
+                }
+                Some(reason) => {
+                    warnings.push(FnResult::at(Severity::Warning, reason.clone(), item, &identity, Some(&target.path)))
+                }
             }
+        }
+        if used {
+            out.resources.insert(item, identity);
         }
     }
+    out
 }
 
 /// Why a marked node is left alone, if it is: an alias (editing it would replace the alias,
@@ -129,7 +191,6 @@ fn find_in<'n>(source: &Source<'n>, offset: usize, config: &Config, warnings: &m
 /// with a tag other than `!!str` (`!!int`, a custom `!tag`), whose meaning a new value could
 /// break.
 fn refusal(node: &Node) -> Option<String> {
-    use crate::yaml::NodeKind;
     match &node.kind {
         NodeKind::Alias(target) => Some(format!(
             "`*{}` is an alias, and aliases are never edited; mark the value anchored at line {} instead",
@@ -153,30 +214,54 @@ fn refusal(node: &Node) -> Option<String> {
     }
 }
 
-fn push_unique<'n>(targets: &mut Vec<Target<'n>>, target: Target<'n>) {
-    if !targets.iter().any(|existing| existing.node.range == target.node.range) {
+fn push_unique(targets: &mut Vec<Target>, target: Target) {
+    if !targets.iter().any(|existing| existing.site.range == target.site.range) {
         targets.push(target);
     }
+}
+
+/// One step of the path [`visit_scalars`] is at, borrowed from the tree.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Step<'n> {
+    /// A mapping key.
+    Key(&'n str),
+    /// A sequence item with a `name`, addressed as `[name=x]`.
+    Named(&'n str),
+    /// A sequence item by index.
+    Index(usize),
+}
+
+/// The owned field path of `steps`.
+pub(crate) fn field_path(steps: &[Step<'_>]) -> FieldPath {
+    let segments = steps
+        .iter()
+        .map(|step| match *step {
+            Step::Key(key) => Segment::Key(key.to_owned()),
+            Step::Named(name) => Segment::Match { key: "name".to_owned(), value: name.to_owned() },
+            Step::Index(index) => Segment::Index(index),
+        })
+        .collect();
+    FieldPath { segments }
 }
 
 /// Calls `visit(path, node, head)` for every scalar (and alias) under `node`, where `head` is
 /// the node that heads it: the key of a mapping entry, or the value itself in a sequence.
 ///
-/// The path is a stack borrowed for the call, so a visitor that needs it keeps a copy; most
-/// scalars carry no marker and cost no allocation. Sequence items with a `name` are addressed
-/// as `[name=x]`, others by index.
+/// The path is a stack of steps borrowed from the tree, so a visitor that needs it makes a
+/// [`field_path`]; most scalars carry no marker and cost no allocation. Sequence items with a
+/// `name` are addressed as `[name=x]`, others by index.
 pub(crate) fn visit_scalars<'n>(
     node: &'n Node,
     head: &'n Node,
-    path: &mut Vec<Segment>,
-    visit: &mut impl FnMut(&[Segment], &'n Node, &'n Node),
+    path: &mut Vec<Step<'n>>,
+    visit: &mut impl FnMut(&[Step<'n>], &'n Node, &'n Node),
 ) {
     match &node.kind {
         NodeKind::Scalar(_) => visit(path, node, head),
         NodeKind::Mapping { entries, .. } => {
             for entry in entries.iter() {
                 if let Some(key) = entry.key.as_str() {
-                    path.push(Segment::Key(key.to_owned()));
+                    path.push(Step::Key(key));
                     visit_scalars(&entry.value, &entry.key, path, visit);
                     path.pop();
                 }
@@ -184,13 +269,11 @@ pub(crate) fn visit_scalars<'n>(
         }
         NodeKind::Sequence { items, .. } => {
             for (index, item) in items.iter().enumerate() {
-                let segment = match item.get_str("name") {
-                    Some(name) if !name.contains(['[', ']']) => {
-                        Segment::Match { key: "name".to_owned(), value: name.to_owned() }
-                    }
-                    _ => Segment::Index(index),
+                let step = match item.get_str("name") {
+                    Some(name) if !name.contains(['[', ']']) => Step::Named(name),
+                    _ => Step::Index(index),
                 };
-                path.push(segment);
+                path.push(step);
                 visit_scalars(item, item, path, visit);
                 path.pop();
             }

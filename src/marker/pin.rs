@@ -6,21 +6,21 @@
 
 use crate::config::Config;
 use crate::image::ImageRef;
-use crate::resource_list::Resource;
-use crate::yaml::{FieldPath, Node};
+use crate::yaml::FieldPath;
 
-use super::workload::container_images;
+use super::workload::ContainerImage;
+use super::{Site, Target};
 
 /// The tag a reference without one means.
 const DEFAULT_TAG: &str = "latest";
 
 /// A container image to pin.
 #[derive(Debug, Clone)]
-pub struct PinTarget<'n> {
-    /// Index of the item in the ResourceList.
+pub struct PinTarget {
+    /// Index of the item in the run.
     pub item: usize,
     /// The `image` scalar.
-    pub node: &'n Node,
+    pub site: Site,
     /// Its path within the item.
     pub path: FieldPath,
     /// The image as written, without a digest.
@@ -35,21 +35,22 @@ fn is_excluded(image: &ImageRef, written: &str, prefixes: &[String]) -> bool {
     prefixes.iter().any(|prefix| written.starts_with(prefix.as_str()) || normalised.starts_with(prefix.as_str()))
 }
 
-/// The container images of `resource` that have no digest, are not excluded, and are not
-/// already `taken` (by a policy marker).
-pub(super) fn find<'n>(item: usize, resource: &Resource<'n>, config: &Config, taken: &[&Node]) -> Vec<PinTarget<'n>> {
+/// The `containers` of item `item` that have no digest, are not excluded, are not already
+/// `taken` (by a policy marker), and can be edited.
+pub(super) fn find(item: usize, containers: Vec<ContainerImage>, config: &Config, taken: &[Target]) -> Vec<PinTarget> {
     let mut pins = Vec::new();
-    for container in container_images(resource) {
-        if taken.iter().any(|node| node.range == container.node.range) {
+    for container in containers {
+        let site = &container.site;
+        if site.refusal.is_some() || site.scalar.is_none() || taken.iter().any(|t| t.site.range == site.range) {
             continue;
         }
-        let Some(written) = container.node.as_str() else { continue };
+        let written = site.text();
         let Ok(image) = ImageRef::parse(written) else { continue };
         if image.digest.is_some() || is_excluded(&image, written, &config.pin_digests_exclude) {
             continue;
         }
         let tag = image.tag.clone().unwrap_or_else(|| DEFAULT_TAG.to_owned());
-        pins.push(PinTarget { item, node: container.node, path: container.path, image, tag });
+        pins.push(PinTarget { item, site: container.site, path: container.path, image, tag });
     }
     pins
 }

@@ -3,6 +3,8 @@
 use crate::resource_list::Resource;
 use crate::yaml::{FieldPath, Node, Segment};
 
+use super::Site;
+
 /// The container lists of a pod spec.
 const CONTAINER_LISTS: [&str; 3] = ["containers", "initContainers", "ephemeralContainers"];
 
@@ -20,13 +22,14 @@ fn pod_spec_path(kind: &str) -> Option<&'static [&'static str]> {
 }
 
 /// A container's `image` field.
-pub(super) struct ContainerImage<'n> {
+#[derive(Debug, Clone)]
+pub struct ContainerImage {
     /// The container's name.
-    pub(super) name: &'n str,
+    pub(super) name: String,
     /// Path to the `image` field.
     pub(super) path: FieldPath,
     /// The `image` scalar.
-    pub(super) node: &'n Node,
+    pub(super) site: Site,
 }
 
 /// Whether `resource` is a workload this tool knows the pod spec of.
@@ -35,7 +38,7 @@ pub(super) fn is_workload(resource: &Resource<'_>) -> bool {
 }
 
 /// Every container, init container and ephemeral container image of a workload.
-pub(super) fn container_images<'n>(resource: &Resource<'n>) -> Vec<ContainerImage<'n>> {
+pub(super) fn container_images(resource: &Resource<'_>) -> Vec<ContainerImage> {
     let Some(spec_path) = resource.kind().and_then(pod_spec_path) else { return Vec::new() };
     let path = FieldPath { segments: spec_path.iter().map(|key| Segment::Key((*key).to_owned())).collect() };
     let Some(spec) = path.lookup(resource.node) else { return Vec::new() };
@@ -53,7 +56,7 @@ pub(super) fn container_images<'n>(resource: &Resource<'n>) -> Vec<ContainerImag
             };
             let image_path =
                 path.child(Segment::Key(list.to_owned())).child(item).child(Segment::Key("image".to_owned()));
-            images.push(ContainerImage { name: name.unwrap_or(""), path: image_path, node });
+            images.push(ContainerImage { name: name.unwrap_or("").to_owned(), path: image_path, site: Site::of(node) });
         }
     }
     images

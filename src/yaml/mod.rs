@@ -21,5 +21,6 @@ pub use json::{AliasExpansionError, MAX_ALIAS_NODES, to_json};
 pub use path::{FieldPath, ParseFieldPathError, Segment};
 pub use scalar::{needs_quotes, render_scalar};
 pub use tree::{
-    AliasTarget, Comment, Document, Entry, MAX_DEPTH, Node, NodeKind, ParseError, Scalar, Stream, parse_stream,
+    AliasTarget, Comment, Document, Entry, ItemHook, MAX_DEPTH, Node, NodeKind, ParseError, Scalar, Stream, parse_list,
+    parse_stream,
 };

@@ -257,8 +257,32 @@ impl Node {
 /// Returns [`ParseError`] with the line and column where the source stops being YAML, where a
 /// mapping repeats a key, or where an alias makes the tree nest deeper than [`MAX_DEPTH`].
 pub fn parse_stream(source: &str) -> Result<Stream, ParseError> {
-    let mut builder = Builder::new(source);
+    let mut builder = Builder::new(source, None);
     granit::scan(source, &mut |event, span| builder.event(event, span))?;
+    Ok(builder.stream)
+}
+
+/// Takes the items of a ResourceList out of the tree as they are read (see [`parse_list`]).
+pub trait ItemHook {
+    /// Item number `index` is complete, and `comments` holds every comment read so far, which
+    /// includes every comment up to the next item (or the end of the list). Returns the node
+    /// that stays in the tree in its place.
+    fn item(&mut self, index: usize, node: Node, comments: &[Comment]) -> Node;
+    /// Reading starts over from the first byte: forget every item received so far.
+    fn restart(&mut self);
+}
+
+/// Parses `source` like [`parse_stream`], handing each item of the first document's top-level
+/// `items` sequence to `hook` as soon as it is complete and keeping in the tree only what the
+/// hook returns for it: a ResourceList is then held one item at a time, not whole.
+///
+/// # Errors
+/// As [`parse_stream`].
+pub fn parse_list(source: &str, hook: &mut dyn ItemHook) -> Result<Stream, ParseError> {
+    hook.restart();
+    let mut builder = Builder::new(source, Some(hook));
+    granit::scan(source, &mut |event, span| builder.event(event, span))?;
+    builder.flush_item();
     Ok(builder.stream)
 }
 
@@ -290,8 +314,14 @@ impl Open {
     }
 }
 
-struct Builder<'s> {
+struct Builder<'s, 'h> {
     source: &'s str,
+    /// Where items of a ResourceList go, with the item read but not yet handed over (it is
+    /// handed over when the next one is complete, so that the comments on its last line have
+    /// been read), and how many were handed over.
+    items: Option<&'h mut dyn ItemHook>,
+    pending: Option<Node>,
+    handed: usize,
     stack: Vec<Open>,
     /// Anchored nodes by anchor id, with their depth once aliases are followed.
     anchors: HashMap<usize, (Arc<Node>, usize)>,
@@ -299,10 +329,13 @@ struct Builder<'s> {
     explicit_start: bool,
 }
 
-impl<'s> Builder<'s> {
-    fn new(source: &'s str) -> Self {
+impl<'s, 'h> Builder<'s, 'h> {
+    fn new(source: &'s str, items: Option<&'h mut dyn ItemHook>) -> Self {
         Builder {
             source,
+            items,
+            pending: None,
+            handed: 0,
             stack: Vec::new(),
             anchors: HashMap::new(),
             stream: Stream { documents: Vec::new(), comments: Vec::new() },
@@ -357,6 +390,9 @@ impl<'s> Builder<'s> {
                 self.stack.push(Open::Mapping { start, line, flow, anchor, depth: 0, entries: Vec::new(), key: None })
             }
             Event::SequenceEnd | Event::MappingEnd => {
+                if self.in_item_list() {
+                    self.flush_item();
+                }
                 if let Some(open) = self.stack.pop() {
                     let (start, line, anchor, depth, kind) = match open {
                         Open::Sequence { start, line, flow, anchor, depth, items } => {
@@ -421,7 +457,31 @@ impl<'s> Builder<'s> {
         }
     }
 
+    /// Whether the innermost open collection is the first document's top-level `items`
+    /// sequence, when items are being handed to a hook.
+    fn in_item_list(&self) -> bool {
+        self.items.is_some()
+            && self.stream.documents.is_empty()
+            && matches!(self.stack.as_slice(), [Open::Mapping { key: Some(key), .. }, Open::Sequence { .. }]
+                if key.as_str() == Some("items"))
+    }
+
+    /// Hands the pending item to the hook and puts what it returns into the `items` sequence.
+    fn flush_item(&mut self) {
+        let (Some(node), Some(hook)) = (self.pending.take(), self.items.as_deref_mut()) else { return };
+        let kept = hook.item(self.handed, node, &self.stream.comments);
+        self.handed += 1;
+        if let Some(Open::Sequence { items, .. }) = self.stack.last_mut() {
+            items.push(kept);
+        }
+    }
+
     fn push(&mut self, node: Node, depth: usize) {
+        if self.in_item_list() {
+            self.flush_item();
+            self.pending = Some(node);
+            return;
+        }
         match self.stack.last_mut() {
             None => {
                 self.stream.documents.push(Document { root: node, explicit_start: self.explicit_start });
@@ -522,6 +582,53 @@ mod tests {
         assert_eq!(error.line, MAX_DEPTH + 1);
         assert_eq!(error.column, 16);
         assert_eq!(error.message, "the alias `*a1023` nests the document deeper than 1024 levels");
+    }
+
+    /// Records what [`parse_list`] hands over, keeping nothing of the items.
+    #[derive(Default)]
+    struct Recorder {
+        /// Index, first key, and the comments seen when the item was handed over.
+        items: Vec<(usize, String, Vec<String>)>,
+        restarts: usize,
+    }
+
+    impl ItemHook for Recorder {
+        fn item(&mut self, index: usize, node: Node, comments: &[Comment]) -> Node {
+            let first = node.entries().and_then(|e| e.first()?.key.as_str()).unwrap_or("").to_owned();
+            self.items.push((index, first, comments.iter().map(|c| c.text.trim().to_owned()).collect()));
+            Node {
+                kind: NodeKind::Scalar(Scalar { value: "gone".into(), style: ScalarStyle::Plain, tag: None }),
+                ..node
+            }
+        }
+
+        fn restart(&mut self) {
+            self.items.clear();
+            self.restarts += 1;
+        }
+    }
+
+    #[test]
+    fn items_are_handed_over_with_the_comments_of_their_last_line() {
+        let source = "kind: ResourceList\nitems:\n- a: 1 # one\n- b: 2\n  c: 3 # three\n- [x] # four\nother:\n  items:\n  - d: 4\n";
+        let mut recorder = Recorder::default();
+        let stream = parse_list(source, &mut recorder).unwrap();
+        assert_eq!(recorder.restarts, 1);
+        assert_eq!(
+            recorder.items,
+            [
+                // Handed over when the next item is complete: every comment of its lines is in.
+                (0, "a".to_owned(), vec!["one".to_owned(), "three".to_owned()]),
+                (1, "b".to_owned(), vec!["one".to_owned(), "three".to_owned()]),
+                (2, String::new(), vec!["one".to_owned(), "three".to_owned(), "four".to_owned()]),
+            ]
+        );
+        // What the hook returned stands in for each item; nested `items` are not the list's.
+        let root = &stream.documents[0].root;
+        let items = root.get("items").unwrap().items().unwrap();
+        assert_eq!(items.iter().map(|item| item.as_str().unwrap()).collect::<Vec<_>>(), ["gone"; 3]);
+        assert!(source[items[1].range.clone()].starts_with("b: 2\n  c: 3 # three\n"));
+        assert!(root.get("other").unwrap().get("items").unwrap().items().unwrap()[0].get("d").is_some());
     }
 
     #[test]

@@ -104,7 +104,11 @@ impl Test {
             .stderr(Stdio::piped())
             .spawn()
             .expect("imgpolicy starts");
-        child.stdin.take().expect("stdin is piped").write_all(self.stdin.as_bytes()).expect("stdin is written");
+        let written = child.stdin.take().expect("stdin is piped").write_all(self.stdin.as_bytes());
+        // A run that stops early (a usage error) may exit before reading its input.
+        if let Err(error) = written {
+            assert_eq!(error.kind(), std::io::ErrorKind::BrokenPipe, "stdin is written: {error}");
+        }
         let output = child.wait_with_output().expect("imgpolicy finishes");
         Output {
             status: output.status.code().expect("exited, not killed"),
