@@ -182,6 +182,12 @@ impl Scalar {
 }
 
 impl Node {
+    /// An empty plain scalar at the start of the source.
+    fn empty() -> Self {
+        let kind = NodeKind::Scalar(Scalar { value: String::new(), style: ScalarStyle::Plain, tag: None });
+        Self { range: 0..0, line: 1, end_line: 1, kind }
+    }
+
     /// The scalar, if this node is one.
     pub fn as_scalar(&self) -> Option<&Scalar> {
         match &self.kind {
@@ -286,31 +292,23 @@ pub fn parse_list(source: &str, hook: &mut dyn ItemHook) -> Result<Stream, Parse
     Ok(builder.stream)
 }
 
-enum Open {
-    Sequence {
-        start: usize,
-        line: usize,
-        flow: bool,
-        anchor: usize,
-        depth: usize,
-        items: Vec<Node>,
-    },
-    Mapping {
-        start: usize,
-        line: usize,
-        flow: bool,
-        anchor: usize,
-        depth: usize,
-        entries: Vec<Entry>,
-        key: Option<Node>,
-    },
+/// A collection whose end has not been read yet; its children so far are the builder's
+/// `children` from `first` on (a mapping's alternate key, value, key, ...).
+struct Open {
+    start: usize,
+    line: usize,
+    flow: bool,
+    mapping: bool,
+    anchor: usize,
+    /// How deep it nests once aliases are followed.
+    depth: usize,
+    first: usize,
 }
 
 impl Open {
     /// Raises the depth of what is open to hold a child `child_depth` deep.
     fn hold(&mut self, child_depth: usize) {
-        let (Open::Sequence { depth, .. } | Open::Mapping { depth, .. }) = self;
-        *depth = (*depth).max(child_depth + 1);
+        self.depth = self.depth.max(child_depth + 1);
     }
 }
 
@@ -322,7 +320,12 @@ struct Builder<'s, 'h> {
     items: Option<&'h mut dyn ItemHook>,
     pending: Option<Node>,
     handed: usize,
+    /// A byte offset and its line, for [`Builder::line_at`].
+    cursor: (usize, usize),
     stack: Vec<Open>,
+    /// The children of every open collection, innermost last: one buffer for all, so a
+    /// collection's children are moved once, into their final place, when it ends.
+    children: Vec<Node>,
     /// Anchored nodes by anchor id, with their depth once aliases are followed.
     anchors: HashMap<usize, (Arc<Node>, usize)>,
     stream: Stream,
@@ -336,7 +339,9 @@ impl<'s, 'h> Builder<'s, 'h> {
             items,
             pending: None,
             handed: 0,
+            cursor: (0, 1),
             stack: Vec::new(),
+            children: Vec::new(),
             anchors: HashMap::new(),
             stream: Stream { documents: Vec::new(), comments: Vec::new() },
             explicit_start: false,
@@ -345,6 +350,9 @@ impl<'s, 'h> Builder<'s, 'h> {
 
     fn event(&mut self, event: Event<'_>, span: Span) -> Result<(), ParseError> {
         let Span { start, end, line } = span;
+        if start > self.cursor.0 {
+            self.cursor = (start, line);
+        }
         match event {
             Event::Comment { text } => {
                 self.stream.comments.push(Comment { line, range: start..end, text: text.into_owned() })
@@ -384,24 +392,34 @@ impl<'s, 'h> Builder<'s, 'h> {
                 self.push(Node { range: start..end, line, end_line: line, kind }, depth);
             }
             Event::SequenceStart { flow, anchor } => {
-                self.stack.push(Open::Sequence { start, line, flow, anchor, depth: 0, items: Vec::new() })
+                let first = self.children.len();
+                self.stack.push(Open { start, line, flow, mapping: false, anchor, depth: 0, first })
             }
             Event::MappingStart { flow, anchor } => {
-                self.stack.push(Open::Mapping { start, line, flow, anchor, depth: 0, entries: Vec::new(), key: None })
+                let first = self.children.len();
+                self.stack.push(Open { start, line, flow, mapping: true, anchor, depth: 0, first })
             }
             Event::SequenceEnd | Event::MappingEnd => {
                 if self.in_item_list() {
                     self.flush_item();
                 }
-                if let Some(open) = self.stack.pop() {
-                    let (start, line, anchor, depth, kind) = match open {
-                        Open::Sequence { start, line, flow, anchor, depth, items } => {
-                            (start, line, anchor, depth, NodeKind::Sequence { items: items.into(), flow })
-                        }
-                        Open::Mapping { start, line, flow, anchor, depth, entries, .. } => {
-                            self.ensure_unique_keys(&entries)?;
-                            (start, line, anchor, depth, NodeKind::Mapping { entries: entries.into(), flow })
-                        }
+                if let Some(Open { start, line, flow, mapping, anchor, depth, first }) = self.stack.pop() {
+                    let first = first.min(self.children.len());
+                    let kind = if mapping {
+                        let count = (self.children.len() - first) / 2;
+                        let mut children = self.children.drain(first..);
+                        // Exact-size, so collected in place: the parser always gives a key its value.
+                        let entries: Arc<[Entry]> = (0..count)
+                            .map(|_| match (children.next(), children.next()) {
+                                (Some(key), Some(value)) => Entry { key, value },
+                                _ => Entry { key: Node::empty(), value: Node::empty() },
+                            })
+                            .collect();
+                        drop(children);
+                        self.ensure_unique_keys(&entries)?;
+                        NodeKind::Mapping { entries, flow }
+                    } else {
+                        NodeKind::Sequence { items: self.children.drain(first..).collect(), flow }
                     };
                     let end = end.max(start);
                     let node =
@@ -415,10 +433,26 @@ impl<'s, 'h> Builder<'s, 'h> {
         Ok(())
     }
 
-    fn line_of_last_byte(&self, start: usize, end: usize, start_line: usize) -> usize {
-        let text = self.source.get(start..end).unwrap_or("");
-        let text = text.strip_suffix('\n').unwrap_or(text);
-        start_line + text.matches('\n').count()
+    /// The line of the last byte of `start..end` (a line break counts on the line it ends).
+    fn line_of_last_byte(&mut self, start: usize, end: usize, start_line: usize) -> usize {
+        if end <= start { start_line } else { self.line_at(end - 1) }
+    }
+
+    /// The 1-based line of byte `offset`, counted from the cursor, which only moves forward:
+    /// events come in source order, so each byte is counted about once, however deep the
+    /// collection that ends after it.
+    fn line_at(&mut self, offset: usize) -> usize {
+        let (at, line) = self.cursor;
+        let bytes = self.source.as_bytes();
+        let breaks =
+            |range: std::ops::Range<usize>| bytes.get(range).map_or(0, |b| b.iter().filter(|&&c| c == b'\n').count());
+        if offset >= at {
+            let line = line + breaks(at..offset);
+            self.cursor = (offset, line);
+            line
+        } else {
+            line - breaks(offset..at)
+        }
     }
 
     /// A [`ParseError`] at byte `offset` on `line`.
@@ -431,6 +465,20 @@ impl<'s, 'h> Builder<'s, 'h> {
 
     /// Refuses a mapping that holds one scalar key twice (`a` and `"a"` are the same key).
     fn ensure_unique_keys(&self, entries: &[Entry]) -> Result<(), ParseError> {
+        fn key(entry: &Entry) -> Option<&str> {
+            match &entry.key.kind {
+                NodeKind::Scalar(scalar) if scalar.is_str() => Some(scalar.value.as_str()),
+                _ => None,
+            }
+        }
+        // Most mappings are small: a check without allocating comes first.
+        if entries.len() <= 16
+            && entries.iter().enumerate().all(|(at, entry)| {
+                key(entry).is_none_or(|k| entries[..at].iter().all(|earlier| key(earlier) != Some(k)))
+            })
+        {
+            return Ok(());
+        }
         let mut keys: Vec<(&str, &Node)> = entries
             .iter()
             .filter_map(|entry| match &entry.key.kind {
@@ -462,8 +510,9 @@ impl<'s, 'h> Builder<'s, 'h> {
     fn in_item_list(&self) -> bool {
         self.items.is_some()
             && self.stream.documents.is_empty()
-            && matches!(self.stack.as_slice(), [Open::Mapping { key: Some(key), .. }, Open::Sequence { .. }]
-                if key.as_str() == Some("items"))
+            && matches!(self.stack.as_slice(), [root, list]
+                if root.mapping && !list.mapping && (list.first - root.first) % 2 == 1
+                    && self.children.get(list.first - 1).and_then(Node::as_str) == Some("items"))
     }
 
     /// Hands the pending item to the hook and puts what it returns into the `items` sequence.
@@ -471,8 +520,8 @@ impl<'s, 'h> Builder<'s, 'h> {
         let (Some(node), Some(hook)) = (self.pending.take(), self.items.as_deref_mut()) else { return };
         let kept = hook.item(self.handed, node, &self.stream.comments);
         self.handed += 1;
-        if let Some(Open::Sequence { items, .. }) = self.stack.last_mut() {
-            items.push(kept);
+        if !self.stack.is_empty() {
+            self.children.push(kept);
         }
     }
 
@@ -489,13 +538,7 @@ impl<'s, 'h> Builder<'s, 'h> {
             }
             Some(open) => {
                 open.hold(depth);
-                match open {
-                    Open::Sequence { items, .. } => items.push(node),
-                    Open::Mapping { entries, key, .. } => match key.take() {
-                        None => *key = Some(node),
-                        Some(key) => entries.push(Entry { key, value: node }),
-                    },
-                }
+                self.children.push(node);
             }
         }
     }
