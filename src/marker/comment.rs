@@ -54,13 +54,20 @@ impl<'s> CommentIndex<'s> {
         (1..line).rev().map_while(|line| self.whole_line(line))
     }
 
-    /// Whether a comment that mentions [`KEY`] sits on the lines of `node` or in the block of
-    /// comment-only lines directly above it: if not, no scalar of `node` is marked by a
-    /// comment, and the walk over its scalars can be skipped.
-    fn may_mark(&self, node: &Node) -> bool {
+    /// The lines, in order, of the comments that may be markers (see [`may_be_marker`]) on
+    /// the lines of `node` or in the block of comment-only lines directly above it. Only a
+    /// scalar on one of them, or below one, can be marked by a comment.
+    fn marker_lines(&self, node: &Node) -> Vec<usize> {
         let within = self.comments.partition_point(|comment| comment.line < node.line);
         let end = self.comments.partition_point(|comment| comment.line <= node.end_line);
-        self.comments[within..end].iter().chain(self.above(node.line)).any(|comment| comment.text.contains(KEY))
+        let mut lines: Vec<usize> = self.comments[within..end]
+            .iter()
+            .chain(self.above(node.line))
+            .filter(|comment| may_be_marker(&comment.text))
+            .map(|comment| comment.line)
+            .collect();
+        lines.sort_unstable();
+        lines
     }
 
     /// Whether the node starting at `offset` is the first key of a `- ` sequence entry, whose
@@ -69,6 +76,12 @@ impl<'s> CommentIndex<'s> {
         let line_start = self.source[..offset].rfind('\n').map_or(0, |newline| newline + 1);
         self.source[line_start..offset].trim_start().starts_with('-')
     }
+}
+
+/// Whether [`parse`] can say anything of `text` but `None`: only a JSON object (which has a
+/// `{`) can be a marker, and only one that mentions [`KEY`] can be a malformed one.
+fn may_be_marker(text: &str) -> bool {
+    text.contains('{') || text.contains(KEY)
 }
 
 /// Whether a comment's text is a marker: `None` when it is not one at all.
@@ -110,16 +123,23 @@ pub(super) fn find(
     warnings: &mut Vec<FnResult>,
 ) -> Vec<Target> {
     let mut targets = Vec::new();
-    if !comments.may_mark(resource.node) {
+    let lines = comments.marker_lines(resource.node);
+    if lines.is_empty() {
         return targets;
     }
     let mut visit = |path: &[Step<'_>], node: &Node, head: &Node| {
-        let line_comment = comments.trailing(node.end_line, node.range.end).and_then(|c| parse(&c.text));
+        let line_comment = match lines.binary_search(&node.end_line) {
+            Ok(_) => comments.trailing(node.end_line, node.range.end).and_then(|c| parse(&c.text)),
+            Err(_) => None,
+        };
         let marker = line_comment.or_else(|| {
-            if comments.opens_sequence_entry(head.range.start) && head.range != node.range {
+            if lines.first().is_none_or(|&first| first >= head.line) {
                 return None;
             }
-            comments.above(head.line).find_map(|c| parse(&c.text))
+            let marker = comments.above(head.line).find_map(|c| parse(&c.text))?;
+            // A head comment above `- key:` belongs to the sequence entry, not to the key.
+            let of_the_entry = comments.opens_sequence_entry(head.range.start) && head.range != node.range;
+            (!of_the_entry).then_some(marker)
         });
         match marker {
             None => {}
