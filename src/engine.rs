@@ -72,7 +72,7 @@ pub struct ItemReader<'s> {
     /// The markers of every item that has any.
     pub marks: Vec<ItemMarks>,
     /// The items [`config::load`] reads (Flux image objects), whole.
-    pub config_items: Vec<Node>,
+    pub config_items: Vec<Node<'s>>,
 }
 
 impl<'s> ItemReader<'s> {
@@ -82,8 +82,8 @@ impl<'s> ItemReader<'s> {
     }
 }
 
-impl ItemHook for ItemReader<'_> {
-    fn item(&mut self, index: usize, node: Node, comments: &[Comment]) -> Node {
+impl<'s> ItemHook<'s> for ItemReader<'s> {
+    fn item(&mut self, index: usize, node: Node<'s>, comments: &[Comment]) -> Node<'s> {
         // Not a mapping: left in the tree for the ResourceList check to report.
         let NodeKind::Mapping { flow, .. } = node.kind else { return node };
         let resource = Resource::new(&node);

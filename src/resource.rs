@@ -11,7 +11,7 @@ const INDEX_ANNOTATIONS: [&str; 2] = ["internal.config.kubernetes.io/index", "co
 #[derive(Debug, Clone, Copy)]
 pub struct Resource<'n> {
     /// The resource's root node.
-    pub node: &'n Node,
+    pub node: &'n Node<'n>,
 }
 
 /// The identity of a resource, as kpt's `resourceRef` spells it.
@@ -48,13 +48,13 @@ pub struct FileRef {
 
 impl<'n> Resource<'n> {
     /// Wraps a node.
-    pub fn new(node: &'n Node) -> Self {
+    pub fn new(node: &'n Node<'n>) -> Self {
         Self { node }
     }
 
     /// Every document of `stream` that is a mapping, in order (empty and scalar documents are
     /// not resources).
-    pub fn all_in(stream: &'n Stream) -> Vec<Self> {
+    pub fn all_in(stream: &'n Stream<'n>) -> Vec<Self> {
         stream
             .documents
             .iter()

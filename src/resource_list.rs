@@ -30,7 +30,7 @@ pub enum InputError {
 #[derive(Debug)]
 pub struct ResourceList<'s> {
     source: &'s str,
-    stream: Stream,
+    stream: Stream<'s>,
 }
 
 impl<'s> ResourceList<'s> {
@@ -39,7 +39,7 @@ impl<'s> ResourceList<'s> {
     /// # Errors
     /// [`InputError::NotYaml`] with line and column; [`InputError::NotAResourceList`] naming the
     /// field that is missing or wrong.
-    pub fn parse(source: &'s str, items: &mut dyn ItemHook) -> Result<Self, InputError> {
+    pub fn parse(source: &'s str, items: &mut dyn ItemHook<'s>) -> Result<Self, InputError> {
         let stream = parse_list(source, items).map_err(InputError::NotYaml)?;
         let not_a_list = |reason: String| Err(InputError::NotAResourceList(reason));
         let [document] = stream.documents.as_slice() else {
@@ -79,13 +79,13 @@ impl<'s> ResourceList<'s> {
         Ok(Self { source, stream })
     }
 
-    fn root(&self) -> &Node {
+    fn root(&self) -> &Node<'s> {
         // `parse` guarantees exactly one document.
         &self.stream.documents[0].root
     }
 
     /// The functionConfig, unless absent or null.
-    pub fn function_config(&self) -> Option<&Node> {
+    pub fn function_config(&self) -> Option<&Node<'s>> {
         self.root().get("functionConfig").filter(|config| !config.is_null())
     }
 

@@ -32,7 +32,7 @@ const VALUES: [&str; 16] = [
 ];
 
 /// Value scalars (and every node) in document order.
-fn walk<'n>(node: &'n Node, values: &mut Vec<&'n Node>, count: &mut usize) {
+fn walk<'n>(node: &'n Node<'n>, values: &mut Vec<&'n Node<'n>>, count: &mut usize) {
     *count += 1;
     match &node.kind {
         NodeKind::Scalar(_) | NodeKind::Alias(_) => {}

@@ -26,11 +26,14 @@ const KUSTOMIZATIONS: [&str; 3] = ["kustomization.yaml", "kustomization.yml", "K
 const LOCAL_CONFIG: &str = "config.kubernetes.io/local-config";
 
 /// One text to resolve: a built kustomization, or a manifest file.
+///
+/// The text is leaked: a render holds every text until the process ends anyway, and a
+/// `'static` text lets the tree borrow its scalars from it.
 struct Text {
     /// The file's path within DIR; `None` for a built kustomization.
     name: Option<String>,
-    text: String,
-    stream: Stream,
+    text: &'static str,
+    stream: Stream<'static>,
 }
 
 /// Runs `render`, with registry answers cached as `cache` says.
@@ -47,8 +50,8 @@ pub fn run(args: &RenderArgs, cache: &CacheOptions, output: &mut impl Write) -> 
     };
     let config = match &args.config {
         Some(path) => {
-            let text = std::fs::read_to_string(path).with_context(|| format!("reading `{}`", path.display()))?;
-            Some(parse_stream(&text).with_context(|| format!("`{}` is not valid YAML", path.display()))?)
+            let text = std::fs::read_to_string(path).with_context(|| format!("reading `{}`", path.display()))?.leak();
+            Some(parse_stream(text).with_context(|| format!("`{}` is not valid YAML", path.display()))?)
         }
         None => None,
     };
@@ -56,7 +59,7 @@ pub fn run(args: &RenderArgs, cache: &CacheOptions, output: &mut impl Write) -> 
         config.iter().flat_map(|stream| &stream.documents).map(|document| &document.root).collect();
     let sources: Vec<Source<'_>> = texts
         .iter()
-        .map(|text| Source { text: &text.text, comments: &text.stream.comments, items: Resource::all_in(&text.stream) })
+        .map(|text| Source { text: text.text, comments: &text.stream.comments, items: Resource::all_in(&text.stream) })
         .collect();
     configs.extend(
         sources
@@ -80,7 +83,7 @@ pub fn run(args: &RenderArgs, cache: &CacheOptions, output: &mut impl Write) -> 
     for (index, text) in texts.iter().enumerate() {
         let edited = resolution
             .edits_for(|item| owner.get(item) == Some(&index))
-            .apply(&text.text)
+            .apply(text.text)
             .map_err(anyhow::Error::msg)?;
         let stream = parse_stream(&edited).with_context(|| {
             format!("internal error: `{}` no longer parses after editing", text.name.as_deref().unwrap_or("the build"))
@@ -128,7 +131,8 @@ fn build_kustomization(dir: &Path) -> anyhow::Result<Text> {
         }
         let text = String::from_utf8(output.stdout)
             .with_context(|| format!("`{program}` printed something that is not UTF-8"))?;
-        let stream = parse_stream(&text).with_context(|| format!("`{program}` printed something that is not YAML"))?;
+        let text = text.leak();
+        let stream = parse_stream(text).with_context(|| format!("`{program}` printed something that is not YAML"))?;
         return Ok(Text { name: None, text, stream });
     }
     bail!("`{}` holds a kustomization, but neither `kustomize` nor `kubectl` is installed", dir.display())
@@ -160,8 +164,8 @@ fn manifests(dir: &Path, config: Option<&Path>) -> anyhow::Result<Vec<Text>> {
     paths
         .into_iter()
         .map(|path| {
-            let text = std::fs::read_to_string(&path).with_context(|| format!("reading `{}`", path.display()))?;
-            let stream = parse_stream(&text).with_context(|| format!("`{}` is not valid YAML", path.display()))?;
+            let text = std::fs::read_to_string(&path).with_context(|| format!("reading `{}`", path.display()))?.leak();
+            let stream = parse_stream(text).with_context(|| format!("`{}` is not valid YAML", path.display()))?;
             let name = path.strip_prefix(dir).unwrap_or(&path).display().to_string();
             Ok(Text { name: Some(name), text, stream })
         })

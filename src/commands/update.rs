@@ -29,8 +29,10 @@ struct File {
     shown: PathBuf,
     /// The path written to: the file itself, or a symlink's target inside the PATH.
     target: PathBuf,
-    text: String,
-    stream: Stream,
+    /// Leaked: `update` holds every file until the process ends anyway, and a `'static` text
+    /// lets the tree borrow its scalars from it.
+    text: &'static str,
+    stream: Stream<'static>,
 }
 
 impl File {
@@ -74,7 +76,7 @@ pub fn run(args: &UpdateArgs, cache: &CacheOptions, output: &mut impl Write) -> 
         .collect();
     let sources: Vec<Source<'_>> = files
         .iter()
-        .map(|file| Source { text: &file.text, comments: &file.stream.comments, items: file.resources() })
+        .map(|file| Source { text: file.text, comments: &file.stream.comments, items: file.resources() })
         .collect();
     let resolution = engine::process(&configs, &sources, cache)??;
     let owner = owners(&sources);
@@ -90,14 +92,14 @@ pub fn run(args: &UpdateArgs, cache: &CacheOptions, output: &mut impl Write) -> 
         if edits.is_empty() {
             continue;
         }
-        let new = edits.apply(&file.text).map_err(anyhow::Error::msg)?;
+        let new = edits.apply(file.text).map_err(anyhow::Error::msg)?;
         updated.push((file, new));
     }
 
     let mut text = String::new();
     if args.dry_run {
         for (file, new) in &updated {
-            text.push_str(&unified_diff(&file.shown, &file.text, new));
+            text.push_str(&unified_diff(&file.shown, file.text, new));
         }
     }
     let summary = summary(&changes);
@@ -180,10 +182,10 @@ fn is_manifest_name(name: &str) -> bool {
 /// Reads and parses a file. A file that is not YAML is an error only if it carries a marker;
 /// otherwise (a Helm template, say) it is skipped with a note.
 fn read_file(shown: &Path, target: PathBuf) -> anyhow::Result<Option<File>> {
-    let text = std::fs::read_to_string(&target).with_context(|| format!("reading `{}`", shown.display()))?;
-    match parse_stream(&text) {
+    let text = std::fs::read_to_string(&target).with_context(|| format!("reading `{}`", shown.display()))?.leak();
+    match parse_stream(text) {
         Ok(stream) => Ok(Some(File { shown: shown.to_path_buf(), target, text, stream })),
-        Err(error) if has_marker(&text) => {
+        Err(error) if has_marker(text) => {
             Err(error).with_context(|| format!("`{}` is not valid YAML", shown.display()))
         }
         Err(error) => {

@@ -41,7 +41,7 @@ pub struct Site {
     /// The byte range an edit replaces.
     pub range: Range<usize>,
     /// The scalar; `None` for an alias.
-    pub scalar: Option<Scalar>,
+    pub scalar: Option<Scalar<'static>>,
     /// Why the value is left alone, if it is (see [`refusal`]).
     pub refusal: Option<String>,
 }
@@ -49,7 +49,7 @@ pub struct Site {
 impl Site {
     /// The site of `node`.
     pub fn of(node: &Node) -> Self {
-        Self { range: node.range.clone(), scalar: node.as_scalar().cloned(), refusal: refusal(node) }
+        Self { range: node.range.clone(), scalar: node.as_scalar().map(Scalar::to_owned), refusal: refusal(node) }
     }
 
     /// The value as a one-line field holds it; empty for an alias.

@@ -55,7 +55,7 @@ fn convert(node: &Node, alias: Option<(usize, &str)>, budget: &mut usize) -> Res
     }
     Ok(match &node.kind {
         NodeKind::Scalar(scalar) if scalar.style != ScalarStyle::Plain || scalar.is_tagged() => {
-            Value::String(scalar.value.clone())
+            Value::String(scalar.value.clone().into_owned())
         }
         NodeKind::Scalar(scalar) => resolve_plain(&scalar.value),
         NodeKind::Alias(target) => {

@@ -98,7 +98,7 @@ impl FieldPath {
     }
 
     /// The node at this path under `root`, if every step exists.
-    pub fn lookup<'n>(&self, root: &'n Node) -> Option<&'n Node> {
+    pub fn lookup<'n, 's>(&self, root: &'n Node<'s>) -> Option<&'n Node<'s>> {
         self.segments.iter().try_fold(root, |node, segment| match segment {
             Segment::Key(key) => node.get(key),
             Segment::Index(index) => node.items()?.get(*index),

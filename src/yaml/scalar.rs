@@ -100,8 +100,8 @@ fn double_quoted(value: &str) -> String {
 mod tests {
     use super::*;
 
-    fn scalar(style: ScalarStyle) -> Scalar {
-        Scalar { value: String::new(), style, tag: None }
+    fn scalar(style: ScalarStyle) -> Scalar<'static> {
+        Scalar { value: "".into(), style, tag: None }
     }
 
     macro_rules! render_tests {
@@ -142,7 +142,7 @@ mod tests {
 
     #[test]
     fn tagged_plain_stays_plain() {
-        let old = Scalar { value: String::new(), style: ScalarStyle::Plain, tag: Some("tag:yaml.org,2002:str".into()) };
+        let old = Scalar { value: "".into(), style: ScalarStyle::Plain, tag: Some("tag:yaml.org,2002:str".into()) };
         assert_eq!(render_scalar(&old, "1.10"), "1.10");
         // ... unless plain style cannot hold the value: the tag stays, the value is quoted.
         assert_eq!(render_scalar(&old, "a: b"), "\"a: b\"");

@@ -9,6 +9,7 @@
 //! or expands it can run out of stack. Duplicate mapping keys are refused, as Kubernetes'
 //! decoders refuse them: which value a consumer reads would be anyone's guess.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt;
 use std::ops::Range;
@@ -20,18 +21,18 @@ use super::granit;
 
 /// A parsed YAML stream: its documents and every comment, with byte offsets into the source.
 #[derive(Debug)]
-pub struct Stream {
+pub struct Stream<'s> {
     /// The documents, in source order.
-    pub documents: Vec<Document>,
+    pub documents: Vec<Document<'s>>,
     /// Every comment of the stream, in source order.
     pub comments: Vec<Comment>,
 }
 
 /// One YAML document of a stream.
 #[derive(Debug)]
-pub struct Document {
+pub struct Document<'s> {
     /// The root node; an empty document has a null scalar root.
-    pub root: Node,
+    pub root: Node<'s>,
     /// Whether the document opened with an explicit `---`.
     pub explicit_start: bool,
 }
@@ -49,7 +50,7 @@ pub struct Comment {
 
 /// A YAML node with the byte range it occupies in the source.
 #[derive(Debug, Clone)]
-pub struct Node {
+pub struct Node<'s> {
     /// Byte range in the source. For a scalar it covers quotes but not a tag or anchor; for a
     /// block scalar it covers the content lines, not the `|`/`>` header.
     pub range: Range<usize>,
@@ -58,30 +59,30 @@ pub struct Node {
     /// 1-based line of the last byte.
     pub end_line: usize,
     /// The node's content.
-    pub kind: NodeKind,
+    pub kind: NodeKind<'s>,
 }
 
 /// What a node holds.
 #[derive(Debug, Clone)]
-pub enum NodeKind {
+pub enum NodeKind<'s> {
     /// A scalar with its value after escape processing.
-    Scalar(Scalar),
+    Scalar(Scalar<'s>),
     /// A sequence; `flow` is true for `[...]`.
     Sequence {
         /// The items (shared with the aliases of an anchored sequence).
-        items: Arc<[Node]>,
+        items: Arc<[Node<'s>]>,
         /// Whether the sequence is written in flow style.
         flow: bool,
     },
     /// A mapping; `flow` is true for `{...}`.
     Mapping {
         /// The entries, in source order (shared with the aliases of an anchored mapping).
-        entries: Arc<[Entry]>,
+        entries: Arc<[Entry<'s>]>,
         /// Whether the mapping is written in flow style.
         flow: bool,
     },
     /// An alias (`*name`) and the node it refers to. Edits never go through aliases.
-    Alias(AliasTarget),
+    Alias(AliasTarget<'s>),
 }
 
 /// The anchored node an alias refers to, shared with the anchor's own place in the tree.
@@ -89,24 +90,24 @@ pub enum NodeKind {
 /// Its `Debug` names the alias and where its anchor is, never the node: printing a tree whose
 /// aliases nest must not expand them.
 #[derive(Clone)]
-pub struct AliasTarget {
+pub struct AliasTarget<'s> {
     name: String,
-    node: Arc<Node>,
+    node: Arc<Node<'s>>,
 }
 
-impl AliasTarget {
+impl<'s> AliasTarget<'s> {
     /// The alias's name, without `*`.
     pub fn name(&self) -> &str {
         &self.name
     }
 
     /// The anchored node.
-    pub fn node(&self) -> &Node {
+    pub fn node(&self) -> &Node<'s> {
         &self.node
     }
 }
 
-impl fmt::Debug for AliasTarget {
+impl fmt::Debug for AliasTarget<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "*{} (anchored at line {})", self.name, self.node.line)
     }
@@ -114,18 +115,19 @@ impl fmt::Debug for AliasTarget {
 
 /// A mapping entry.
 #[derive(Debug, Clone)]
-pub struct Entry {
+pub struct Entry<'s> {
     /// The key node.
-    pub key: Node,
+    pub key: Node<'s>,
     /// The value node.
-    pub value: Node,
+    pub value: Node<'s>,
 }
 
 /// A scalar's value and presentation.
 #[derive(Debug, Clone)]
-pub struct Scalar {
-    /// The value after escape processing and line folding.
-    pub value: String,
+pub struct Scalar<'s> {
+    /// The value after escape processing and line folding, borrowed from the source when it
+    /// is written there as it is.
+    pub value: Cow<'s, str>,
     /// How it is written.
     pub style: ScalarStyle,
     /// Its explicit tag, resolved (`tag:yaml.org,2002:str` for `!!str`, `!foo` for a local
@@ -154,7 +156,12 @@ pub struct ParseError {
     pub message: String,
 }
 
-impl Scalar {
+impl Scalar<'_> {
+    /// A copy that owns its value, to outlive the source.
+    pub fn to_owned(&self) -> Scalar<'static> {
+        Scalar { value: Cow::Owned(self.value.clone().into_owned()), style: self.style, tag: self.tag.clone() }
+    }
+
     /// Whether it carries an explicit tag.
     pub fn is_tagged(&self) -> bool {
         self.tag.is_some()
@@ -181,15 +188,15 @@ impl Scalar {
     }
 }
 
-impl Node {
+impl<'s> Node<'s> {
     /// An empty plain scalar at the start of the source.
     fn empty() -> Self {
-        let kind = NodeKind::Scalar(Scalar { value: String::new(), style: ScalarStyle::Plain, tag: None });
+        let kind = NodeKind::Scalar(Scalar { value: Cow::Borrowed(""), style: ScalarStyle::Plain, tag: None });
         Self { range: 0..0, line: 1, end_line: 1, kind }
     }
 
     /// The scalar, if this node is one.
-    pub fn as_scalar(&self) -> Option<&Scalar> {
+    pub fn as_scalar(&self) -> Option<&Scalar<'s>> {
         match &self.kind {
             NodeKind::Scalar(scalar) => Some(scalar),
             _ => None,
@@ -219,7 +226,7 @@ impl Node {
     }
 
     /// The entries, if this node is a mapping.
-    pub fn entries(&self) -> Option<&[Entry]> {
+    pub fn entries(&self) -> Option<&[Entry<'s>]> {
         match &self.kind {
             NodeKind::Mapping { entries, .. } => Some(entries.as_ref()),
             _ => None,
@@ -227,7 +234,7 @@ impl Node {
     }
 
     /// The items, if this node is a sequence.
-    pub fn items(&self) -> Option<&[Node]> {
+    pub fn items(&self) -> Option<&[Node<'s>]> {
         match &self.kind {
             NodeKind::Sequence { items, .. } => Some(items.as_ref()),
             _ => None,
@@ -235,12 +242,12 @@ impl Node {
     }
 
     /// The entry whose key is the scalar `key`, if this node is a mapping that has it.
-    pub fn entry(&self, key: &str) -> Option<&Entry> {
+    pub fn entry(&self, key: &str) -> Option<&Entry<'s>> {
         self.entries()?.iter().find(|entry| entry.key.as_str() == Some(key))
     }
 
     /// The value under `key`, if this node is a mapping that has it.
-    pub fn get(&self, key: &str) -> Option<&Node> {
+    pub fn get(&self, key: &str) -> Option<&Node<'s>> {
         self.entry(key).map(|entry| &entry.value)
     }
 
@@ -253,7 +260,7 @@ impl Node {
     pub fn is_null(&self) -> bool {
         matches!(&self.kind, NodeKind::Scalar(s)
             if s.style == ScalarStyle::Plain && !s.is_tagged()
-                && matches!(s.value.as_str(), "" | "~" | "null" | "Null" | "NULL"))
+                && matches!(&*s.value, "" | "~" | "null" | "Null" | "NULL"))
     }
 }
 
@@ -262,18 +269,18 @@ impl Node {
 /// # Errors
 /// Returns [`ParseError`] with the line and column where the source stops being YAML, where a
 /// mapping repeats a key, or where an alias makes the tree nest deeper than [`MAX_DEPTH`].
-pub fn parse_stream(source: &str) -> Result<Stream, ParseError> {
+pub fn parse_stream(source: &str) -> Result<Stream<'_>, ParseError> {
     let mut builder = Builder::new(source, None);
     granit::scan(source, &mut |event, span| builder.event(event, span))?;
     Ok(builder.stream)
 }
 
 /// Takes the items of a ResourceList out of the tree as they are read (see [`parse_list`]).
-pub trait ItemHook {
+pub trait ItemHook<'s> {
     /// Item number `index` is complete, and `comments` holds every comment read so far, which
     /// includes every comment up to the next item (or the end of the list). Returns the node
     /// that stays in the tree in its place.
-    fn item(&mut self, index: usize, node: Node, comments: &[Comment]) -> Node;
+    fn item(&mut self, index: usize, node: Node<'s>, comments: &[Comment]) -> Node<'s>;
     /// Reading starts over from the first byte: forget every item received so far.
     fn restart(&mut self);
 }
@@ -284,7 +291,7 @@ pub trait ItemHook {
 ///
 /// # Errors
 /// As [`parse_stream`].
-pub fn parse_list(source: &str, hook: &mut dyn ItemHook) -> Result<Stream, ParseError> {
+pub fn parse_list<'s>(source: &'s str, hook: &mut dyn ItemHook<'s>) -> Result<Stream<'s>, ParseError> {
     hook.restart();
     let mut builder = Builder::new(source, Some(hook));
     granit::scan(source, &mut |event, span| builder.event(event, span))?;
@@ -317,23 +324,23 @@ struct Builder<'s, 'h> {
     /// Where items of a ResourceList go, with the item read but not yet handed over (it is
     /// handed over when the next one is complete, so that the comments on its last line have
     /// been read), and how many were handed over.
-    items: Option<&'h mut dyn ItemHook>,
-    pending: Option<Node>,
+    items: Option<&'h mut dyn ItemHook<'s>>,
+    pending: Option<Node<'s>>,
     handed: usize,
     /// A byte offset and its line, for [`Builder::line_at`].
     cursor: (usize, usize),
     stack: Vec<Open>,
     /// The children of every open collection, innermost last: one buffer for all, so a
     /// collection's children are moved once, into their final place, when it ends.
-    children: Vec<Node>,
+    children: Vec<Node<'s>>,
     /// Anchored nodes by anchor id, with their depth once aliases are followed.
-    anchors: HashMap<usize, (Arc<Node>, usize)>,
-    stream: Stream,
+    anchors: HashMap<usize, (Arc<Node<'s>>, usize)>,
+    stream: Stream<'s>,
     explicit_start: bool,
 }
 
 impl<'s, 'h> Builder<'s, 'h> {
-    fn new(source: &'s str, items: Option<&'h mut dyn ItemHook>) -> Self {
+    fn new(source: &'s str, items: Option<&'h mut dyn ItemHook<'s>>) -> Self {
         Builder {
             source,
             items,
@@ -348,7 +355,7 @@ impl<'s, 'h> Builder<'s, 'h> {
         }
     }
 
-    fn event(&mut self, event: Event<'_>, span: Span) -> Result<(), ParseError> {
+    fn event(&mut self, event: Event<'s>, span: Span) -> Result<(), ParseError> {
         let Span { start, end, line } = span;
         if start > self.cursor.0 {
             self.cursor = (start, line);
@@ -359,7 +366,7 @@ impl<'s, 'h> Builder<'s, 'h> {
             }
             Event::DocumentStart { explicit } => self.explicit_start = explicit,
             Event::Scalar { value, style, anchor, tag } => {
-                let scalar = Scalar { value: value.into_owned(), style, tag };
+                let scalar = Scalar { value, style, tag };
                 let node = Node {
                     range: start..end,
                     line,
@@ -376,7 +383,7 @@ impl<'s, 'h> Builder<'s, 'h> {
                         (NodeKind::Alias(AliasTarget { name, node: Arc::clone(target) }), *depth)
                     }
                     None => {
-                        (NodeKind::Scalar(Scalar { value: String::new(), style: ScalarStyle::Plain, tag: None }), 0)
+                        (NodeKind::Scalar(Scalar { value: Cow::Borrowed(""), style: ScalarStyle::Plain, tag: None }), 0)
                     }
                 };
                 if depth + self.stack.len() > MAX_DEPTH {
@@ -465,9 +472,9 @@ impl<'s, 'h> Builder<'s, 'h> {
 
     /// Refuses a mapping that holds one scalar key twice (`a` and `"a"` are the same key).
     fn ensure_unique_keys(&self, entries: &[Entry]) -> Result<(), ParseError> {
-        fn key(entry: &Entry) -> Option<&str> {
+        fn key<'a>(entry: &'a Entry<'_>) -> Option<&'a str> {
             match &entry.key.kind {
-                NodeKind::Scalar(scalar) if scalar.is_str() => Some(scalar.value.as_str()),
+                NodeKind::Scalar(scalar) if scalar.is_str() => Some(&*scalar.value),
                 _ => None,
             }
         }
@@ -482,7 +489,7 @@ impl<'s, 'h> Builder<'s, 'h> {
         let mut keys: Vec<(&str, &Node)> = entries
             .iter()
             .filter_map(|entry| match &entry.key.kind {
-                NodeKind::Scalar(scalar) if scalar.is_str() => Some((scalar.value.as_str(), &entry.key)),
+                NodeKind::Scalar(scalar) if scalar.is_str() => Some((&*scalar.value, &entry.key)),
                 _ => None,
             })
             .collect();
@@ -498,7 +505,7 @@ impl<'s, 'h> Builder<'s, 'h> {
         }
     }
 
-    fn remember(&mut self, anchor: usize, node: &Node, depth: usize) {
+    fn remember(&mut self, anchor: usize, node: &Node<'s>, depth: usize) {
         if anchor != 0 {
             // Cheap: a collection's children are shared, only a scalar's text is copied.
             self.anchors.insert(anchor, (Arc::new(node.clone()), depth));
@@ -525,7 +532,7 @@ impl<'s, 'h> Builder<'s, 'h> {
         }
     }
 
-    fn push(&mut self, node: Node, depth: usize) {
+    fn push(&mut self, node: Node<'s>, depth: usize) {
         if self.in_item_list() {
             self.flush_item();
             self.pending = Some(node);
@@ -635,8 +642,8 @@ mod tests {
         restarts: usize,
     }
 
-    impl ItemHook for Recorder {
-        fn item(&mut self, index: usize, node: Node, comments: &[Comment]) -> Node {
+    impl<'s> ItemHook<'s> for Recorder {
+        fn item(&mut self, index: usize, node: Node<'s>, comments: &[Comment]) -> Node<'s> {
             let first = node.entries().and_then(|e| e.first()?.key.as_str()).unwrap_or("").to_owned();
             self.items.push((index, first, comments.iter().map(|c| c.text.trim().to_owned()).collect()));
             Node {
