@@ -219,3 +219,25 @@ fn http(host: &str, method: &str, path: &str, headers: &[(&str, &str)], body: &[
         .map(|(_, v)| v.trim().to_owned());
     Some((status, location))
 }
+
+/// The floor of a cold run against `host`: a minimal client that sends the same requests as
+/// `imgpolicy` (each repository's tag list, then a manifest `HEAD` of `tag` in each), every
+/// request on a thread and a connection of its own, all of a phase at once. It asks for no
+/// token and parses nothing, so its wall time is what the registry (and the proxy, if `host`
+/// is one) needs to answer: no client can do the same work faster.
+pub(crate) fn floor(host: &str, repositories: &[String], tag: &str) -> Duration {
+    let started = Instant::now();
+    let lists: Vec<String> = repositories.iter().map(|r| format!("/v2/{r}/tags/list")).collect();
+    let heads: Vec<String> = repositories.iter().map(|r| format!("/v2/{r}/manifests/{tag}")).collect();
+    for (method, paths) in [("GET", &lists), ("HEAD", &heads)] {
+        thread::scope(|scope| {
+            for path in paths {
+                scope.spawn(move || {
+                    let status = http(host, method, path, &[("Accept", OCI_MANIFEST)], &[]).map(|r| r.0);
+                    assert_eq!(status, Some(200), "{method} {path}");
+                });
+            }
+        });
+    }
+    started.elapsed()
+}
