@@ -29,6 +29,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use fixture::{Registry, SlowProxy};
+use imgpolicy::resolve::DEFAULT_CONCURRENCY;
 
 /// What the proxy adds to every request.
 const LATENCY: Duration = Duration::from_millis(10);
@@ -123,8 +124,8 @@ fn cold(registry: &Registry, proxy: &SlowProxy, small: &[String], large: &[Strin
             run(&input, cache.path(), proxy);
             let warm = run(&input, cache.path(), proxy);
             assert_eq!(warm.changes, repositories.len());
-            let slots =
-                concurrency.map_or_else(|| "default concurrency (8)".to_owned(), |n| format!("concurrency {n}"));
+            let slots = concurrency
+                .map_or_else(|| format!("default concurrency ({DEFAULT_CONCURRENCY})"), |n| format!("concurrency {n}"));
             println!("cold, {name}, {slots}, median of {COLD_ROUNDS}:");
             println!(
                 "  wall {:>7.1} ms   bound (3 round trips) {} ms   ratio {:.2} (target <= 2)   ours / floor {:.2}",
