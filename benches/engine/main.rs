@@ -17,6 +17,8 @@
 //! Times are wall-clock times of the whole process (start-up, reading stdin, writing stdout).
 //!
 //! `IMGPOLICY_BENCH_ONLY=cold` (or `engine`) runs only that part; the default is all parts.
+//! `IMGPOLICY_BENCH_BIN=PATH` runs another build of the binary (say, of an older commit) in
+//! the same harness, for before/after comparisons.
 
 #![allow(clippy::print_stdout)] // A benchmark's report is its output.
 
@@ -124,8 +126,7 @@ fn cold(registry: &Registry, proxy: &SlowProxy, small: &[String], large: &[Strin
             run(&input, cache.path(), proxy);
             let warm = run(&input, cache.path(), proxy);
             assert_eq!(warm.changes, repositories.len());
-            let slots = concurrency
-                .map_or_else(|| format!("default concurrency ({DEFAULT_CONCURRENCY})"), |n| format!("concurrency {n}"));
+            let slots = concurrency.map_or_else(default_slots, |n| format!("concurrency {n}"));
             println!("cold, {name}, {slots}, median of {COLD_ROUNDS}:");
             println!(
                 "  wall {:>7.1} ms   bound (3 round trips) {} ms   ratio {:.2} (target <= 2)   ours / floor {:.2}",
@@ -161,6 +162,14 @@ fn cold(registry: &Registry, proxy: &SlowProxy, small: &[String], large: &[Strin
             direct.as_secs_f64() / direct_floor.as_secs_f64()
         );
         println!();
+    }
+}
+
+/// How the default concurrency is named: the constant, unless another build runs.
+fn default_slots() -> String {
+    match std::env::var_os("IMGPOLICY_BENCH_BIN") {
+        Some(_) => "default concurrency (of IMGPOLICY_BENCH_BIN)".to_owned(),
+        None => format!("default concurrency ({DEFAULT_CONCURRENCY})"),
     }
 }
 
@@ -213,7 +222,8 @@ fn engine(proxy: &SlowProxy, repositories: &[String], registry: &Registry) {
 fn run(input: &str, cache: &Path, proxy: &SlowProxy) -> Run {
     let before = proxy.requests();
     let started = Instant::now();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_imgpolicy"))
+    let binary = std::env::var_os("IMGPOLICY_BENCH_BIN").unwrap_or_else(|| env!("CARGO_BIN_EXE_imgpolicy").into());
+    let mut child = Command::new(binary)
         .arg("--verbose")
         .env("IMGPOLICY_CACHE_DIR", cache)
         .env("DOCKER_CONFIG", cache)
