@@ -415,8 +415,14 @@ impl RegistryClient {
                 .filter_map(|value| value.to_str().ok())
                 .flat_map(auth::parse_challenges)
                 .collect();
-            let header = if let Some(challenge) = challenges.iter().find_map(auth::Challenge::bearer) {
-                Some(self.bearer_token(endpoint, &challenge, &scope, cached.as_ref()).await?)
+            let bearer = challenges.iter().find_map(auth::Challenge::bearer);
+            // Whether the bearer token may not be this scope's alone (shared with other
+            // repositories, or asked for with them).
+            let mut shared = false;
+            let header = if let Some(challenge) = &bearer {
+                let (header, alone) = self.bearer_token(endpoint, challenge, &scope, cached.as_ref()).await?;
+                shared = !alone;
+                Some(header)
             } else if challenges.iter().any(|c| c.scheme.eq_ignore_ascii_case("basic")) {
                 // Basic-only registries: send the host's credentials, if it has any.
                 let header = self.credentials(endpoint).await?.basic_header();
@@ -428,6 +434,15 @@ impl RegistryClient {
                 None
             };
             if let Some(header) = header {
+                self.inner.counters.challenged(kind);
+                let request = build_request(&method, &url, accept, Some(&header));
+                response = self.send(request, kind).await.map_err(|e| endpoint.send_error(e))?;
+                sent = Some(header);
+            }
+            // A token asked for several scopes that still does not open this repository: the
+            // token server left its scope out (or read only one `scope`). Ask for it alone.
+            if let (Some(challenge), true, StatusCode::UNAUTHORIZED) = (&bearer, shared, response.status()) {
+                let (header, _) = self.bearer_token(endpoint, challenge, &scope, sent.as_ref()).await?;
                 self.inner.counters.challenged(kind);
                 let request = build_request(&method, &url, accept, Some(&header));
                 response = self.send(request, kind).await.map_err(|e| endpoint.send_error(e))?;
@@ -465,17 +480,20 @@ impl RegistryClient {
     /// The fallback is one scope per token: for a token the registry refused (a token granted
     /// without that repository, `rejected`), and on a host whose token endpoint refused a
     /// request for several scopes (the request is then sent again for `scope` alone).
+    ///
+    /// Also says whether the token was fetched for `scope` alone (`false` for a cached token,
+    /// which may have been asked for with other scopes).
     async fn bearer_token(
         &self,
         endpoint: &Endpoint,
         challenge: &auth::BearerChallenge,
         scope: &str,
         rejected: Option<&HeaderValue>,
-    ) -> Result<HeaderValue, RegistryError> {
+    ) -> Result<(HeaderValue, bool), RegistryError> {
         let host = &endpoint.api_host;
         let _guard = self.token_lock(host, scope).lock_owned().await;
         if let Some(token) = self.inner.tokens.get(host, scope).filter(|t| Some(t) != rejected) {
-            return Ok(token);
+            return Ok((token, false));
         }
         // The other scopes' locks are held until their token is cached: requests for them
         // wait, then find it.
@@ -515,7 +533,7 @@ impl RegistryClient {
             self.inner.tokens.insert(host, scope, token.clone());
         }
         drop(held);
-        Ok(header)
+        Ok((header, scopes.len() == 1))
     }
 
     /// The lock of token fetches for `scope` on `host`.

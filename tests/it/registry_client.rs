@@ -184,6 +184,20 @@ async fn a_token_that_leaves_out_a_repository_is_followed_by_its_own() {
 }
 
 #[tokio::test]
+async fn a_fresh_shared_token_that_leaves_out_a_repository_is_followed_by_its_own() {
+    let registry = TestRegistry::shared();
+    let host = registry.token_auth_host();
+    let client = client();
+    // Both listings are challenged at once: one token is asked for both scopes, and granted
+    // for `team/web` only. `denied/app`, refused again with it, asks for a token of its own.
+    let (web, denied) = tokio::join!(client.list_tags(host, "team/web"), client.list_tags(host, "denied/app"));
+    assert_eq!(sorted(web.expect("tags")), expected_tags("team/web"));
+    let err = denied.expect_err("refused token");
+    assert!(chain(&err).contains("answered `403 Forbidden`: DENIED"), "{}", chain(&err));
+    assert_eq!(client.request_counts().tokens, 2);
+}
+
+#[tokio::test]
 async fn token_endpoint_refusal_is_reported() {
     let registry = TestRegistry::shared();
     let host = registry.token_auth_host();
