@@ -94,7 +94,7 @@ type DigestKey = (Repository, String, Option<Platform>);
 /// How long the registry work of a run may take when `spec.timeout` is not set.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(300);
 /// How many repositories are resolved at once when `spec.concurrency` is not set.
-pub const DEFAULT_CONCURRENCY: usize = 8;
+pub const DEFAULT_CONCURRENCY: usize = 16;
 
 /// Resolves what `found` asks against `config`, asking `cache`, then `client`.
 pub async fn resolve(found: &Found, config: &Config, client: &RegistryClient, cache: &Arc<Cache>) -> Resolution {

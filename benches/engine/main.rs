@@ -15,6 +15,10 @@
 //!   `--verbose` reports it from `/proc/self/status`).
 //!
 //! Times are wall-clock times of the whole process (start-up, reading stdin, writing stdout).
+//!
+//! `IMGPOLICY_BENCH_ONLY=cold` (or `engine`) runs only that part; the default is all parts.
+//! `IMGPOLICY_BENCH_BIN=PATH` runs another build of the binary (say, of an older commit) in
+//! the same harness, for before/after comparisons.
 
 #![allow(clippy::print_stdout)] // A benchmark's report is its output.
 
@@ -27,6 +31,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use fixture::{Registry, SlowProxy};
+use imgpolicy::resolve::DEFAULT_CONCURRENCY;
 
 /// What the proxy adds to every request.
 const LATENCY: Duration = Duration::from_millis(10);
@@ -34,6 +39,8 @@ const LATENCY: Duration = Duration::from_millis(10);
 const ITEMS: usize = 10_000;
 /// Timed warm runs of the engine benchmark (the median is reported).
 const ROUNDS: usize = 5;
+/// Timed cold runs of each cold case (the median is reported).
+const COLD_ROUNDS: usize = 5;
 
 /// One run of the binary.
 struct Run {
@@ -70,55 +77,106 @@ fn main() {
         let _ = std::io::stdin().read_line(&mut String::new());
         return;
     }
+    let only = std::env::var("IMGPOLICY_BENCH_ONLY").ok();
+    let part = |name: &str| only.as_deref().is_none_or(|only| only == name);
+    assert!(
+        only.as_deref().is_none_or(|only| matches!(only, "cold" | "engine")),
+        "IMGPOLICY_BENCH_ONLY is `cold` or `engine`"
+    );
     println!(
         "imgpolicy end-to-end benchmarks (registry on loopback, proxy adds {} ms per request)",
         LATENCY.as_millis()
     );
     println!();
+    if part("cold") {
+        cold(&registry, &proxy, &small, &large);
+    }
+    if part("engine") {
+        engine(&proxy, &small, &registry);
+    }
+}
+
+/// The cold benchmark, and warm runs of the same inputs.
+///
+/// Each cold figure is the median of [`COLD_ROUNDS`] runs, each with an empty cache (the machine
+/// is small and shared: one run can be off by a factor of two). Next to it, the floor: what a
+/// minimal client sending the same requests all at once needs, through the proxy and straight
+/// to the registry ([`fixture::floor`]).
+fn cold(registry: &Registry, proxy: &SlowProxy, small: &[String], large: &[String]) {
     let bound = LATENCY * 3;
     for (name, repositories, newest) in
-        [("100 repositories x 20 tags", &small, "1.0.19"), ("10 repositories x 1,000 tags", &large, "10.9.9")]
+        [("100 repositories x 20 tags", small, "1.0.19"), ("10 repositories x 1,000 tags", large, "10.9.9")]
     {
+        let cold_runs = |host: &str, concurrency: Option<usize>| {
+            let input = cold_input(host, repositories, concurrency);
+            let runs: Vec<Run> =
+                (0..COLD_ROUNDS).map(|_| run(&input, tempfile::tempdir().expect("cache dir").path(), proxy)).collect();
+            assert!(runs.iter().all(|run| run.changes == repositories.len()), "every marker updated to {newest}");
+            (median(runs.iter().map(|run| run.wall).collect()), runs)
+        };
+        let floors =
+            |host: &str| median((0..COLD_ROUNDS).map(|_| fixture::floor(host, repositories, newest)).collect());
+        let floor = floors(&proxy.host);
+        let allowed = 1 + repositories.len() * 2;
         for concurrency in [None, Some(repositories.len())] {
+            let (wall, runs) = cold_runs(&proxy.host, concurrency);
+            let requests: Vec<usize> = runs.iter().map(|run| run.requests).collect();
             let input = cold_input(&proxy.host, repositories, concurrency);
             let cache = tempfile::tempdir().expect("cache dir");
-            let cold = run(&input, cache.path(), &proxy);
-            let warm = run(&input, cache.path(), &proxy);
-            assert_eq!(cold.changes, repositories.len(), "every marker updated to {newest}");
+            run(&input, cache.path(), proxy);
+            let warm = run(&input, cache.path(), proxy);
             assert_eq!(warm.changes, repositories.len());
-            let allowed = 1 + repositories.len() * 2;
-            let slots =
-                concurrency.map_or_else(|| "default concurrency (8)".to_owned(), |n| format!("concurrency {n}"));
-            println!("cold, {name}, {slots}:");
+            let slots = concurrency.map_or_else(default_slots, |n| format!("concurrency {n}"));
+            println!("cold, {name}, {slots}, median of {COLD_ROUNDS}:");
             println!(
-                "  wall {:>7.1} ms   bound (3 round trips) {} ms   ratio {:.2} (target <= 2)",
-                ms(cold.wall),
+                "  wall {:>7.1} ms   bound (3 round trips) {} ms   ratio {:.2} (target <= 2)   ours / floor {:.2}",
+                ms(wall),
                 bound.as_millis(),
-                cold.wall.as_secs_f64() / bound.as_secs_f64()
+                wall.as_secs_f64() / bound.as_secs_f64(),
+                wall.as_secs_f64() / floor.as_secs_f64()
             );
             println!(
-                "  requests {} (target <= 1 + {} repositories x 1 page + {} pinned = {allowed})",
-                cold.requests,
+                "  requests {requests:?} (target <= 1 + {} repositories x 1 page + {} pinned = {allowed})",
                 repositories.len(),
                 repositories.len()
             );
             println!("warm, same input:  wall {:>7.1} ms   requests {}", ms(warm.wall), warm.requests);
-            if let Some(concurrency) = concurrency {
-                // The registry's own time: the same run straight to it, no latency added.
-                let direct = cold_input(&registry.host, repositories, Some(concurrency));
-                let service = run(&direct, tempfile::tempdir().expect("cache dir").path(), &proxy);
-                let added = cold.wall.saturating_sub(service.wall);
-                println!(
-                    "cold, straight to the registry (no latency): wall {:>7.1} ms; latency added {:.1} ms = {:.2} x bound",
-                    ms(service.wall),
-                    ms(added),
-                    added.as_secs_f64() / bound.as_secs_f64()
-                );
-            }
-            println!();
         }
+        // The registry's own time: the same work straight to it, no latency added.
+        let (direct, _) = cold_runs(&registry.host, Some(repositories.len()));
+        let direct_floor = floors(&registry.host);
+        println!(
+            "floor, {name} (minimal client, the same {} requests, all at once, median of {COLD_ROUNDS}):",
+            repositories.len() * 2
+        );
+        println!(
+            "  through the proxy {:>7.1} ms = {:.2} x bound",
+            ms(floor),
+            floor.as_secs_f64() / bound.as_secs_f64()
+        );
+        println!(
+            "  straight to the registry {:>7.1} ms; ours straight, concurrency {}: {:>7.1} ms = {:.2} x floor",
+            ms(direct_floor),
+            repositories.len(),
+            ms(direct),
+            direct.as_secs_f64() / direct_floor.as_secs_f64()
+        );
+        println!();
     }
-    engine(&proxy, &small, &registry);
+}
+
+/// How the default concurrency is named: the constant, unless another build runs.
+fn default_slots() -> String {
+    match std::env::var_os("IMGPOLICY_BENCH_BIN") {
+        Some(_) => "default concurrency (of IMGPOLICY_BENCH_BIN)".to_owned(),
+        None => format!("default concurrency ({DEFAULT_CONCURRENCY})"),
+    }
+}
+
+/// The median of `durations`.
+fn median(mut durations: Vec<Duration>) -> Duration {
+    durations.sort();
+    durations[durations.len() / 2]
 }
 
 /// The engine benchmark: a large ResourceList from a warm cache.
@@ -164,7 +222,8 @@ fn engine(proxy: &SlowProxy, repositories: &[String], registry: &Registry) {
 fn run(input: &str, cache: &Path, proxy: &SlowProxy) -> Run {
     let before = proxy.requests();
     let started = Instant::now();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_imgpolicy"))
+    let binary = std::env::var_os("IMGPOLICY_BENCH_BIN").unwrap_or_else(|| env!("CARGO_BIN_EXE_imgpolicy").into());
+    let mut child = Command::new(binary)
         .arg("--verbose")
         .env("IMGPOLICY_CACHE_DIR", cache)
         .env("DOCKER_CONFIG", cache)

@@ -260,6 +260,7 @@ impl<'a> Cursor<'a> {
 }
 
 /// A bearer token ready to send, with its expiry.
+#[derive(Clone)]
 pub(crate) struct Token {
     /// `Bearer <token>`, marked sensitive so it is redacted from `Debug` output.
     pub(crate) header: HeaderValue,
@@ -307,8 +308,9 @@ impl TokenCache {
     }
 }
 
-/// The token request URL: `realm?service=..&scope=..`.
-fn token_url(challenge: &BearerChallenge, scope: &str) -> Result<Url, TokenError> {
+/// The token request URL: `realm?service=..&scope=..&scope=..`, one `scope` parameter per
+/// scope, as the token spec asks for several.
+fn token_url(challenge: &BearerChallenge, scopes: &[String]) -> Result<Url, TokenError> {
     let invalid = || TokenError::InvalidRealm { realm: truncate(&challenge.realm, 200) };
     let mut url = Url::parse(&challenge.realm).map_err(|_| invalid())?;
     if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
@@ -319,7 +321,9 @@ fn token_url(challenge: &BearerChallenge, scope: &str) -> Result<Url, TokenError
         if let Some(service) = &challenge.service {
             query.append_pair("service", service);
         }
-        query.append_pair("scope", scope);
+        for scope in scopes {
+            query.append_pair("scope", scope);
+        }
     }
     Ok(url)
 }
@@ -340,13 +344,15 @@ fn parse_token(realm: &str, body: &[u8], now: Instant) -> Result<Token, TokenErr
     Ok(Token { header, expires: now + lifetime.saturating_sub(EXPIRY_MARGIN) })
 }
 
-/// The form body of an OAuth2 refresh-token exchange.
-fn refresh_form(challenge: &BearerChallenge, scope: &str, refresh_token: &str) -> String {
+/// The form body of an OAuth2 refresh-token exchange: one `scope` parameter, the scopes
+/// space-separated, as the OAuth2 token spec asks.
+fn refresh_form(challenge: &BearerChallenge, scopes: &[String], refresh_token: &str) -> String {
     let mut pairs = vec![("grant_type", "refresh_token")];
     if let Some(service) = &challenge.service {
         pairs.push(("service", service));
     }
-    pairs.extend([("scope", scope), ("client_id", CLIENT_ID), ("refresh_token", refresh_token)]);
+    let scope = scopes.join(" ");
+    pairs.extend([("scope", scope.as_str()), ("client_id", CLIENT_ID), ("refresh_token", refresh_token)]);
     pairs
         .iter()
         .map(|(name, value)| format!("{}={}", form_encode(name), form_encode(value)))
@@ -366,14 +372,14 @@ fn form_encode(text: &str) -> String {
 }
 
 impl RegistryClient {
-    /// Gets a token for `scope` from the challenge's realm, presenting `credentials`.
+    /// Gets one token for all of `scopes` from the challenge's realm, presenting `credentials`.
     pub(crate) async fn fetch_token(
         &self,
         challenge: &BearerChallenge,
-        scope: &str,
+        scopes: &[String],
         credentials: &Credentials,
     ) -> Result<Token, TokenError> {
-        let url = token_url(challenge, scope)?;
+        let url = token_url(challenge, scopes)?;
         // Messages name the realm without the query we added.
         let realm = truncate(&challenge.realm, 200);
         if !credentials.is_anonymous() && !self.may_send_credentials(&url) {
@@ -385,7 +391,7 @@ impl RegistryClient {
                     Url::parse(&challenge.realm).map_err(|_| TokenError::InvalidRealm { realm: realm.clone() })?;
                 post.set_fragment(None);
                 let mut request = Request::new(Method::POST, post);
-                let form = refresh_form(challenge, scope, refresh_token.expose());
+                let form = refresh_form(challenge, scopes, refresh_token.expose());
                 request
                     .headers_mut()
                     .insert(CONTENT_TYPE, HeaderValue::from_static("application/x-www-form-urlencoded"));
@@ -419,6 +425,10 @@ impl RegistryClient {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn scopes(scopes: &[&str]) -> Vec<String> {
+        scopes.iter().map(|&scope| scope.to_owned()).collect()
+    }
 
     fn params(challenge: &Challenge) -> Vec<(&str, &str)> {
         challenge.params.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
@@ -497,17 +507,17 @@ mod tests {
             realm: "https://auth.docker.io/token".into(),
             service: Some("registry.docker.io".into()),
         };
-        let url = token_url(&challenge, "repository:library/nginx:pull").expect("valid");
+        let url = token_url(&challenge, &scopes(&["repository:library/nginx:pull"])).expect("valid");
         assert_eq!(
             url.as_str(),
             "https://auth.docker.io/token?service=registry.docker.io&scope=repository%3Alibrary%2Fnginx%3Apull"
         );
         let with_query = BearerChallenge { realm: "http://127.0.0.1:1/token?a=b".into(), service: None };
-        let url = token_url(&with_query, "repository:x:pull").expect("valid");
-        assert_eq!(url.query(), Some("a=b&scope=repository%3Ax%3Apull"));
+        let url = token_url(&with_query, &scopes(&["repository:x:pull", "repository:y/z:pull"])).expect("valid");
+        assert_eq!(url.query(), Some("a=b&scope=repository%3Ax%3Apull&scope=repository%3Ay%2Fz%3Apull"));
         for realm in ["file:///etc/passwd", "not a url", "/token"] {
             let challenge = BearerChallenge { realm: realm.into(), service: None };
-            assert!(matches!(token_url(&challenge, "s"), Err(TokenError::InvalidRealm { .. })), "{realm}");
+            assert!(matches!(token_url(&challenge, &scopes(&["s"])), Err(TokenError::InvalidRealm { .. })), "{realm}");
         }
     }
 
@@ -547,9 +557,14 @@ mod tests {
         let challenge =
             BearerChallenge { realm: "https://r.example/oauth2/token".into(), service: Some("r.example".into()) };
         assert_eq!(
-            refresh_form(&challenge, "repository:a/b:pull", "t+k=n&x"),
+            refresh_form(&challenge, &scopes(&["repository:a/b:pull"]), "t+k=n&x"),
             "grant_type=refresh_token&service=r.example&scope=repository%3Aa%2Fb%3Apull&client_id=imgpolicy\
              &refresh_token=t%2Bk%3Dn%26x"
+        );
+        assert_eq!(
+            refresh_form(&challenge, &scopes(&["repository:a:pull", "repository:b:pull"]), "t"),
+            "grant_type=refresh_token&service=r.example&scope=repository%3Aa%3Apull+repository%3Ab%3Apull\
+             &client_id=imgpolicy&refresh_token=t"
         );
     }
 

@@ -5,7 +5,7 @@
 //! Operations live next to their concept (`tags.rs`, `digest.rs`, `auth.rs`) as further
 //! `impl` blocks on [`RegistryClient`]; this file owns what they share.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::fmt;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
@@ -27,6 +27,11 @@ const BASIC_SCOPE: &str = "";
 /// How long the default metadata host (`metadata.google.internal`) may take: off GCE it does
 /// not resolve, and that must not slow a run down.
 const METADATA_PROBE_TIMEOUT: Duration = Duration::from_secs(2);
+/// The most repository scopes one token is asked for. Each granted scope makes the token (a
+/// JWT on Docker Hub and distribution) longer, and it is sent in every request's
+/// `Authorization` header: 32 keeps it to a few kilobytes, well under the 8 KB header line
+/// that common front ends (nginx) accept.
+const MAX_SCOPES_PER_TOKEN: usize = 32;
 
 /// A client for OCI registries, shared by a whole run.
 ///
@@ -52,6 +57,12 @@ struct Inner {
     tokens: TokenCache,
     /// One token fetch at a time per (API host, scope): concurrent requests wait for it.
     token_locks: Mutex<HashMap<(String, String), TokenLock>>,
+    /// The repositories this run asks about, by API host: a token fetched for one of them
+    /// covers the others too (see [`RegistryClient::bearer_token`]).
+    repositories: Mutex<HashMap<String, BTreeSet<String>>>,
+    /// API hosts whose token endpoint refused a token for several scopes: one scope per token
+    /// there from then on.
+    single_scope_hosts: Mutex<HashSet<String>>,
     /// Credentials per registry host, looked up once.
     credentials: Mutex<HashMap<String, Arc<tokio::sync::OnceCell<Credentials>>>>,
     /// The next free slot per rate-limited authority.
@@ -113,7 +124,7 @@ impl Endpoint {
 
     /// The scope a pull token for this repository is requested with.
     fn pull_scope(&self) -> String {
-        format!("repository:{}:pull", self.repository)
+        pull_scope(&self.repository)
     }
 
     /// Builds a [`RegistryError::Connect`] for this endpoint.
@@ -211,6 +222,8 @@ impl RegistryClient {
             limits,
             tokens: TokenCache::default(),
             token_locks: Mutex::default(),
+            repositories: Mutex::default(),
+            single_scope_hosts: Mutex::default(),
             credentials: Mutex::default(),
             pacers,
             env: Environment::from_process(),
@@ -229,6 +242,16 @@ impl RegistryClient {
     /// The requests this client (and its clones) has sent so far, by kind.
     pub fn request_counts(&self) -> RequestCounts {
         self.inner.counters.snapshot()
+    }
+
+    /// Tells the client that this run will ask about `repository` on `host` (as written in
+    /// image references), so that a token fetched for another repository of the same registry
+    /// covers it too: with every repository announced up front, a token-auth registry gives
+    /// one token for all of them instead of one per repository. Optional: the client also
+    /// learns repositories from the requests made so far.
+    pub fn announce(&self, host: &str, repository: &str) {
+        let mut repositories = self.inner.repositories.lock().unwrap_or_else(PoisonError::into_inner);
+        repositories.entry(api_host(host).to_owned()).or_default().insert(repository.to_owned());
     }
 
     /// The settings of `host` (as written, or an API host), or the defaults.
@@ -376,6 +399,7 @@ impl RegistryClient {
         accept: &'static str,
         kind: RequestKind,
     ) -> Result<Response, RegistryError> {
+        self.announce(&endpoint.api_host, &endpoint.repository);
         let scope = endpoint.pull_scope();
         let tokens = &self.inner.tokens;
         let cached = tokens.get(&endpoint.api_host, &scope).or_else(|| tokens.get(&endpoint.api_host, BASIC_SCOPE));
@@ -391,8 +415,14 @@ impl RegistryClient {
                 .filter_map(|value| value.to_str().ok())
                 .flat_map(auth::parse_challenges)
                 .collect();
-            let header = if let Some(challenge) = challenges.iter().find_map(auth::Challenge::bearer) {
-                Some(self.bearer_token(endpoint, &challenge, &scope, cached.as_ref()).await?)
+            let bearer = challenges.iter().find_map(auth::Challenge::bearer);
+            // Whether the bearer token may not be this scope's alone (shared with other
+            // repositories, or asked for with them).
+            let mut shared = false;
+            let header = if let Some(challenge) = &bearer {
+                let (header, alone) = self.bearer_token(endpoint, challenge, &scope, cached.as_ref()).await?;
+                shared = !alone;
+                Some(header)
             } else if challenges.iter().any(|c| c.scheme.eq_ignore_ascii_case("basic")) {
                 // Basic-only registries: send the host's credentials, if it has any.
                 let header = self.credentials(endpoint).await?.basic_header();
@@ -404,6 +434,15 @@ impl RegistryClient {
                 None
             };
             if let Some(header) = header {
+                self.inner.counters.challenged(kind);
+                let request = build_request(&method, &url, accept, Some(&header));
+                response = self.send(request, kind).await.map_err(|e| endpoint.send_error(e))?;
+                sent = Some(header);
+            }
+            // A token asked for several scopes that still does not open this repository: the
+            // token server left its scope out (or read only one `scope`). Ask for it alone.
+            if let (Some(challenge), true, StatusCode::UNAUTHORIZED) = (&bearer, shared, response.status()) {
+                let (header, _) = self.bearer_token(endpoint, challenge, &scope, sent.as_ref()).await?;
                 self.inner.counters.challenged(kind);
                 let request = build_request(&method, &url, accept, Some(&header));
                 response = self.send(request, kind).await.map_err(|e| endpoint.send_error(e))?;
@@ -430,24 +469,58 @@ impl RegistryClient {
 
     /// A bearer token for `scope`: from the cache, or fetched once even when many requests ask
     /// at the same time. `rejected` is the value the registry just refused, never reused.
+    ///
+    /// The token is asked for `scope` and for the other repositories of the host that this
+    /// run asks about (announced, or seen in requests) and that have no token yet and no
+    /// fetch under way, up to [`MAX_SCOPES_PER_TOKEN`]: the token spec lets one token request
+    /// name several scopes, and the token server grants what it may of them ("if the client
+    /// only has a subset of the requested access it must not be considered an error"). So a
+    /// run over many repositories of one registry asks for one token, not one per repository.
+    ///
+    /// The fallback is one scope per token: for a token the registry refused (a token granted
+    /// without that repository, `rejected`), and on a host whose token endpoint refused a
+    /// request for several scopes (the request is then sent again for `scope` alone).
+    ///
+    /// Also says whether the token was fetched for `scope` alone (`false` for a cached token,
+    /// which may have been asked for with other scopes).
     async fn bearer_token(
         &self,
         endpoint: &Endpoint,
         challenge: &auth::BearerChallenge,
         scope: &str,
         rejected: Option<&HeaderValue>,
-    ) -> Result<HeaderValue, RegistryError> {
-        let key = (endpoint.api_host.clone(), scope.to_owned());
-        let lock = {
-            let mut locks = self.inner.token_locks.lock().unwrap_or_else(PoisonError::into_inner);
-            Arc::clone(locks.entry(key).or_default())
-        };
-        let _guard = lock.lock().await;
-        if let Some(token) = self.inner.tokens.get(&endpoint.api_host, scope).filter(|t| Some(t) != rejected) {
-            return Ok(token);
+    ) -> Result<(HeaderValue, bool), RegistryError> {
+        let host = &endpoint.api_host;
+        let _guard = self.token_lock(host, scope).lock_owned().await;
+        if let Some(token) = self.inner.tokens.get(host, scope).filter(|t| Some(t) != rejected) {
+            return Ok((token, false));
+        }
+        // The other scopes' locks are held until their token is cached: requests for them
+        // wait, then find it.
+        let mut scopes = vec![scope.to_owned()];
+        let mut held = Vec::new();
+        if rejected.is_none() && !self.single_scope(host) {
+            for other in self.known_scopes(host) {
+                if scopes.len() >= MAX_SCOPES_PER_TOKEN {
+                    break;
+                }
+                if other == scope || self.inner.tokens.get(host, &other).is_some() {
+                    continue;
+                }
+                if let Ok(guard) = self.token_lock(host, &other).try_lock_owned() {
+                    held.push(guard);
+                    scopes.push(other);
+                }
+            }
         }
         let credentials = self.credentials(endpoint).await?;
-        let token = self.fetch_token(challenge, scope, &credentials).await.map_err(|source| match source {
+        let mut fetched = self.fetch_token(challenge, &scopes, &credentials).await;
+        if scopes.len() > 1 && matches!(fetched, Err(TokenError::Status { .. } | TokenError::InvalidJson { .. })) {
+            self.inner.single_scope_hosts.lock().unwrap_or_else(PoisonError::into_inner).insert(host.clone());
+            scopes.truncate(1);
+            fetched = self.fetch_token(challenge, &scopes, &credentials).await;
+        }
+        let token = fetched.map_err(|source| match source {
             TokenError::Deadline { timeout } => endpoint.deadline_error(timeout),
             source => RegistryError::Token {
                 registry: endpoint.registry.clone(),
@@ -456,8 +529,28 @@ impl RegistryClient {
             },
         })?;
         let header = token.header.clone();
-        self.inner.tokens.insert(&endpoint.api_host, scope, token);
-        Ok(header)
+        for scope in &scopes {
+            self.inner.tokens.insert(host, scope, token.clone());
+        }
+        drop(held);
+        Ok((header, scopes.len() == 1))
+    }
+
+    /// The lock of token fetches for `scope` on `host`.
+    fn token_lock(&self, host: &str, scope: &str) -> TokenLock {
+        let mut locks = self.inner.token_locks.lock().unwrap_or_else(PoisonError::into_inner);
+        Arc::clone(locks.entry((host.to_owned(), scope.to_owned())).or_default())
+    }
+
+    /// The pull scopes of the repositories of `host` this run asks about.
+    fn known_scopes(&self, host: &str) -> Vec<String> {
+        let repositories = self.inner.repositories.lock().unwrap_or_else(PoisonError::into_inner);
+        repositories.get(host).into_iter().flatten().map(|repository| pull_scope(repository)).collect()
+    }
+
+    /// Whether `host`'s token endpoint only gives tokens for one scope at a time.
+    fn single_scope(&self, host: &str) -> bool {
+        self.inner.single_scope_hosts.lock().unwrap_or_else(PoisonError::into_inner).contains(host)
     }
 
     /// What a registry's answer must not repeat in a message: the `Authorization` value sent,
@@ -591,6 +684,11 @@ impl RegistryClient {
     pub(crate) fn may_send_credentials(&self, url: &Url) -> bool {
         url.scheme() == "https" || self.settings(&authority(url)).insecure
     }
+}
+
+/// The scope a pull token for `repository` is requested with.
+fn pull_scope(repository: &str) -> String {
+    format!("repository:{repository}:pull")
 }
 
 /// Reads the CA certificates of `host`'s `caFile`.

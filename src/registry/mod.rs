@@ -4,10 +4,11 @@
 //! One [`RegistryClient`] serves a whole run. It maps Docker Hub's names to its API host, speaks
 //! HTTPS unless a host is marked insecure (trusting a host's `caFile` and `SSL_CERT_FILE` on top
 //! of the system roots), answers `WWW-Authenticate` challenges (bearer tokens, anonymous or with
-//! credentials, cached per host and scope; basic auth), finds credentials where Docker, Podman
-//! and Google's tools keep them, follows `Link` pagination on the same host only, reads digests
-//! from `HEAD` + `Docker-Content-Digest` (or a platform's child of an index), retries with
-//! backoff, paces requests per host, stops at a run deadline, and counts its requests.
+//! credentials, cached per host and scope, one token asked for several repositories of a
+//! registry; basic auth), finds credentials where Docker, Podman and Google's tools keep them,
+//! follows `Link` pagination on the same host only, reads digests from `HEAD` +
+//! `Docker-Content-Digest` (or a platform's child of an index), retries with backoff, paces
+//! requests per host, stops at a run deadline, and counts its requests.
 //!
 //! Redirects are followed by reqwest, which drops `Authorization` when the scheme, host or
 //! port changes (`reqwest::redirect::remove_sensitive_headers`); a test holds it to that.

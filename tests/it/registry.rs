@@ -117,12 +117,15 @@ impl TestRegistry {
 
     /// `127.0.0.1:PORT` of a proxy that requires `Authorization: Bearer` on `/v2/` requests and
     /// answers `401` with a `Bearer` challenge whose realm is its own `/token` endpoint. The
-    /// endpoint refuses (`403`) scopes of repositories under `denied/`.
+    /// endpoint grants the scopes asked for except those of repositories under `denied/`, and
+    /// refuses (`403`) a request that asks for nothing else; a token only opens the
+    /// repositories it grants.
     pub(crate) fn token_auth_host(&self) -> &str {
         &self.token_host
     }
 
-    /// How many tokens the token-auth proxy has issued for `repo`.
+    /// How many tokens the token-auth proxy has issued that grant `repo` (a token for several
+    /// repositories counts for each).
     pub(crate) fn token_requests(&self, repo: &str) -> usize {
         let counts = self.token_requests.lock().unwrap_or_else(|e| e.into_inner());
         counts.get(repo).copied().unwrap_or(0)
@@ -700,31 +703,42 @@ impl Proxy {
     /// The token endpoint, a `401` challenge, or `None` to forward an authorised request.
     fn token_auth(&self, request: &ProxyRequest, counts: &Mutex<HashMap<String, usize>>) -> Option<Vec<u8>> {
         if request.path == "/token" {
-            let scope = query_value(&request.query, "scope").unwrap_or_default();
+            // One `scope` parameter per repository; like a distribution token server, grant
+            // those that may be granted (not `denied/`), and refuse only when none may. The
+            // token names what it grants.
             let service = query_value(&request.query, "service");
-            let repo = scope.strip_prefix("repository:").and_then(|s| s.strip_suffix(":pull"));
-            return Some(match repo {
-                Some(repo) if service == Some(TOKEN_SERVICE) && !repo.starts_with("denied/") => {
-                    *counts.lock().unwrap_or_else(|e| e.into_inner()).entry(repo.to_owned()).or_default() += 1;
-                    let body = to_json(&json!({"token": TOKEN, "expires_in": 300}));
-                    response(200, &[], &body)
-                }
-                _ => {
-                    let body =
-                        br#"{"errors":[{"code":"DENIED","message":"access to the requested resource is denied"}]}"#;
-                    response(403, &[], body)
-                }
-            });
-        }
-        let authorised = request.headers.iter().any(|(k, v)| k == "authorization" && *v == format!("Bearer {TOKEN}"));
-        if authorised {
-            return None;
+            let repos: Vec<Option<&str>> = request
+                .query
+                .iter()
+                .filter(|(name, _)| name == "scope")
+                .map(|(_, scope)| scope.strip_prefix("repository:").and_then(|s| s.strip_suffix(":pull")))
+                .collect();
+            let granted: Vec<&str> = repos.iter().flatten().copied().filter(|r| !r.starts_with("denied/")).collect();
+            let valid = service == Some(TOKEN_SERVICE) && !repos.is_empty() && repos.iter().all(Option::is_some);
+            if !valid || granted.is_empty() {
+                let body = br#"{"errors":[{"code":"DENIED","message":"access to the requested resource is denied"}]}"#;
+                return Some(response(403, &[], body));
+            }
+            let mut counts = counts.lock().unwrap_or_else(|e| e.into_inner());
+            for repo in &granted {
+                *counts.entry((*repo).to_owned()).or_default() += 1;
+            }
+            let body = to_json(&json!({"token": format!("{TOKEN}.{}", granted.join(",")), "expires_in": 300}));
+            return Some(response(200, &[], &body));
         }
         let repo = request
             .path
             .strip_prefix("/v2/")
             .and_then(|p| p.rsplit_once("/tags/").or_else(|| p.rsplit_once("/manifests/")))
             .map(|(repo, _)| repo);
+        let granted = |token: &str| {
+            token
+                .strip_prefix(&format!("Bearer {TOKEN}."))
+                .is_some_and(|repos| repos.split(',').any(|r| Some(r) == repo))
+        };
+        if request.headers.iter().any(|(k, v)| k == "authorization" && granted(v)) {
+            return None;
+        }
         let mut challenge = format!("Bearer realm=\"http://{}/token\",service=\"{TOKEN_SERVICE}\"", self.own);
         if let Some(repo) = repo {
             challenge.push_str(&format!(",scope=\"repository:{repo}:pull\""));

@@ -145,6 +145,59 @@ async fn anonymous_bearer_tokens_are_fetched_and_reused() {
 }
 
 #[tokio::test]
+async fn one_token_covers_the_repositories_of_a_registry() {
+    let registry = TestRegistry::shared();
+    let host = registry.token_auth_host();
+    let client = client();
+    let repositories = ["team/app", "backend/server", "multi/arch"];
+    for repository in repositories {
+        client.announce(host, repository);
+    }
+    for repository in repositories {
+        assert_eq!(sorted(client.list_tags(host, repository).await.expect("tags")), expected_tags(repository));
+    }
+    let counts = client.request_counts();
+    // The first listing is challenged and gets one token for all three; the others send it.
+    assert_eq!((counts.tokens, counts.challenged, counts.tag_pages), (1, 1, 3), "{counts:?}");
+}
+
+#[tokio::test]
+async fn a_token_that_leaves_out_a_repository_is_followed_by_its_own() {
+    let registry = TestRegistry::shared();
+    let host = registry.token_auth_host();
+    let client = client();
+    client.announce(host, "team/web");
+    client.announce(host, "denied/app");
+    client.list_tags(host, "team/web").await.expect("tags");
+    // The shared token does not grant `denied/app`: refused, it asks for a token of its own,
+    // which the endpoint refuses, and that is the error.
+    let err = client.list_tags(host, "denied/app").await.expect_err("refused token");
+    assert_eq!(
+        chain(&err),
+        format!(
+            "cannot get a pull token for `denied/app` on registry `{host}`\n\
+             caused by: token endpoint `http://{host}/token` answered `403 Forbidden`: \
+             DENIED: access to the requested resource is denied"
+        )
+    );
+    assert_eq!(client.request_counts().tokens, 2);
+}
+
+#[tokio::test]
+async fn a_fresh_shared_token_that_leaves_out_a_repository_is_followed_by_its_own() {
+    let registry = TestRegistry::shared();
+    let host = registry.token_auth_host();
+    let client = client();
+    // Both listings are challenged at once: one token is asked for both scopes, and granted
+    // for `team/web` only. `denied/app`, refused again with it, asks for a token of its own.
+    let (web, denied) = tokio::join!(client.list_tags(host, "team/web"), client.list_tags(host, "denied/app"));
+    assert_eq!(sorted(web.expect("tags")), expected_tags("team/web"));
+    let err = denied.expect_err("refused token");
+    assert!(chain(&err).contains("answered `403 Forbidden`: DENIED"), "{}", chain(&err));
+    assert_eq!(client.request_counts().tokens, 2);
+}
+
+#[tokio::test]
 async fn token_endpoint_refusal_is_reported() {
     let registry = TestRegistry::shared();
     let host = registry.token_auth_host();

@@ -67,7 +67,8 @@ impl SecureRegistries {
         SHARED.get_or_init(SecureRegistries::start)
     }
 
-    /// Tokens the issuer has signed for `repository` with `grant` (`basic` or `refresh`).
+    /// Tokens the issuer has signed that grant `repository`, with `grant` (`basic` or
+    /// `refresh`); a token for several repositories counts for each.
     pub(crate) fn issued(&self, repository: &str, grant: &str) -> usize {
         let issued = self.issued.lock().unwrap_or_else(|e| e.into_inner());
         issued.get(&(repository.to_owned(), grant.to_owned())).copied().unwrap_or(0)
@@ -389,21 +390,28 @@ impl Issuer {
             }
             "basic"
         };
-        let Some(repository) =
-            value(&form, "scope").and_then(|s| s.strip_prefix("repository:")).and_then(|s| s.strip_suffix(":pull"))
-        else {
+        // Several scopes: repeated `scope` parameters (GET), or space-separated in one (OAuth2
+        // POST). Like a distribution token server, grant what may be granted (not `denied/`),
+        // and refuse only when nothing may.
+        let scopes: Vec<&str> =
+            form.iter().filter(|(name, _)| name == "scope").flat_map(|(_, value)| value.split(' ')).collect();
+        let repositories: Vec<&str> = scopes
+            .iter()
+            .filter_map(|scope| scope.strip_prefix("repository:").and_then(|s| s.strip_suffix(":pull")))
+            .collect();
+        if repositories.is_empty() || repositories.len() != scopes.len() {
             return denied(400);
-        };
-        if repository.starts_with("denied/") {
+        }
+        let granted: Vec<&str> = repositories.into_iter().filter(|r| !r.starts_with("denied/")).collect();
+        if granted.is_empty() {
             return denied(403);
         }
-        *self
-            .issued
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .entry((repository.to_owned(), grant.to_owned()))
-            .or_default() += 1;
-        let token = self.sign(repository);
+        let mut issued = self.issued.lock().unwrap_or_else(|e| e.into_inner());
+        for repository in &granted {
+            *issued.entry(((*repository).to_owned(), grant.to_owned())).or_default() += 1;
+        }
+        drop(issued);
+        let token = self.sign(&granted);
         let body = if grant == "refresh" {
             json!({"access_token": token, "expires_in": 300, "refresh_token": REFRESH_TOKEN})
         } else {
@@ -412,14 +420,17 @@ impl Issuer {
         (200, body.to_string())
     }
 
-    /// An RS256 JWT granting pull on `repository`.
-    fn sign(&self, repository: &str) -> String {
+    /// An RS256 JWT granting pull on `repositories`.
+    fn sign(&self, repositories: &[&str]) -> String {
         let now = SystemTime::now().duration_since(UNIX_EPOCH).expect("after 1970").as_secs();
         let header = json!({"alg": "RS256", "typ": "JWT", "x5c": [STANDARD.encode(&self.certificate)]});
         let claims = json!({
             "iss": ISSUER, "sub": USER, "aud": SERVICE, "exp": now + 300, "nbf": now - 10, "iat": now,
-            "jti": format!("{now}-{repository}"),
-            "access": [{"type": "repository", "name": repository, "actions": ["pull"]}],
+            "jti": format!("{now}-{}", repositories.join(",")),
+            "access": repositories
+                .iter()
+                .map(|repository| json!({"type": "repository", "name": repository, "actions": ["pull"]}))
+                .collect::<Vec<_>>(),
         });
         let signing_input =
             format!("{}.{}", URL_SAFE_NO_PAD.encode(header.to_string()), URL_SAFE_NO_PAD.encode(claims.to_string()));
