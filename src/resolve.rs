@@ -109,6 +109,11 @@ pub async fn resolve(found: &Found, config: &Config, client: &RegistryClient, ca
         let ttl = policy.interval.unwrap_or(cache.default_ttl());
         ttls.entry(policy.repository.clone()).and_modify(|shortest| *shortest = ttl.min(*shortest)).or_insert(ttl);
     }
+    // Every repository up front, so that a token-auth registry gives one token for all.
+    let pinned: Vec<Repository> = found.pins.iter().filter_map(|pin| pin.image.repository().ok()).collect();
+    for repository in ttls.keys().chain(&pinned) {
+        client.announce(&repository.host, &repository.path);
+    }
     let tags = list_tags(client, cache, &limit, ttls.clone()).await;
     let choices: BTreeMap<&PolicyRef, Choice> =
         policies.iter().map(|(reference, policy)| (*reference, choose(policy, tags.get(&policy.repository)))).collect();
