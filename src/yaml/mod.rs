@@ -7,6 +7,7 @@
 
 mod edit;
 mod event;
+mod fast;
 mod granit;
 mod json;
 mod path;
@@ -24,3 +25,40 @@ pub use tree::{
     AliasTarget, Comment, Document, Entry, ItemHook, MAX_DEPTH, Node, NodeKind, ParseError, Scalar, Stream, parse_list,
     parse_stream,
 };
+
+/// Compares the fast scanner with granit-parser on `source`: `None` when the fast one declines
+/// or both give the same events, else a description of the first difference.
+///
+/// For tests and fuzzing only.
+#[doc(hidden)]
+pub fn scanner_difference(source: &str) -> Option<String> {
+    fast::compare(source).ok().flatten()
+}
+
+/// A scanner [`count_events`] can run.
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scanner {
+    /// The fast scanner for the common subset.
+    Fast,
+    /// granit-parser.
+    Granit,
+}
+
+/// Scans `source` with `scanner` and counts the events, comments included: `Err` names where
+/// and why the fast scanner declined, or granit-parser's error.
+///
+/// For benchmarks and tests only.
+#[doc(hidden)]
+pub fn count_events(source: &str, scanner: Scanner) -> Result<usize, String> {
+    let mut count = 0;
+    let mut sink = |_: event::Event<'_>, _: event::Span| {
+        count += 1;
+        Ok(())
+    };
+    match scanner {
+        Scanner::Fast => fast::scan(source, &mut sink).map_err(|declined| declined.to_string())?,
+        Scanner::Granit => granit::scan(source, &mut sink).map_err(|error| error.to_string())?,
+    }
+    Ok(count)
+}
