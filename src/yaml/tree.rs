@@ -1,4 +1,5 @@
-//! The span-carrying YAML tree built from granit-parser's events.
+//! The span-carrying YAML tree, built from the events of the fast scanner or, for YAML outside
+//! its subset, of granit-parser.
 //!
 //! Hostile input is the norm for a renderer, so the builder bounds what YAML lets a small
 //! document ask for. An alias shares its anchored node (an [`Arc`]) instead of copying it, and
@@ -17,7 +18,7 @@ use std::sync::Arc;
 
 use super::ScalarStyle;
 use super::event::{Event, Span};
-use super::granit;
+use super::{fast, granit};
 
 /// A parsed YAML stream: its documents and every comment, with byte offsets into the source.
 #[derive(Debug)]
@@ -270,9 +271,7 @@ impl<'s> Node<'s> {
 /// Returns [`ParseError`] with the line and column where the source stops being YAML, where a
 /// mapping repeats a key, or where an alias makes the tree nest deeper than [`MAX_DEPTH`].
 pub fn parse_stream(source: &str) -> Result<Stream<'_>, ParseError> {
-    let mut builder = Builder::new(source, None);
-    granit::scan(source, &mut |event, span| builder.event(event, span))?;
-    Ok(builder.stream)
+    build(source, None)
 }
 
 /// Takes the items of a ResourceList out of the tree as they are read (see [`parse_list`]).
@@ -292,11 +291,32 @@ pub trait ItemHook<'s> {
 /// # Errors
 /// As [`parse_stream`].
 pub fn parse_list<'s>(source: &'s str, hook: &mut dyn ItemHook<'s>) -> Result<Stream<'s>, ParseError> {
-    hook.restart();
-    let mut builder = Builder::new(source, Some(hook));
+    build(source, Some(hook))
+}
+
+/// Builds the tree of `source` from the fast scanner's events, or, when it declines (YAML
+/// outside its subset, or not YAML at all), from granit-parser's, starting over.
+fn build<'s>(source: &'s str, mut hook: Option<&mut dyn ItemHook<'s>>) -> Result<Stream<'s>, ParseError> {
+    let mut builder = Builder::new(source, restarted(&mut hook));
+    if fast::scan(source, &mut |event, span| builder.event(event, span)).is_ok() {
+        builder.flush_item();
+        return Ok(builder.stream);
+    }
+    let mut builder = Builder::new(source, restarted(&mut hook));
     granit::scan(source, &mut |event, span| builder.event(event, span))?;
     builder.flush_item();
     Ok(builder.stream)
+}
+
+/// The hook, told that reading starts from the first byte.
+fn restarted<'h, 's>(hook: &'h mut Option<&mut dyn ItemHook<'s>>) -> Option<&'h mut dyn ItemHook<'s>> {
+    match hook {
+        Some(hook) => {
+            hook.restart();
+            Some(&mut **hook)
+        }
+        None => None,
+    }
 }
 
 /// A collection whose end has not been read yet; its children so far are the builder's
@@ -362,7 +382,11 @@ impl<'s, 'h> Builder<'s, 'h> {
         }
         match event {
             Event::Comment { text } => {
-                self.stream.comments.push(Comment { line, range: start..end, text: text.into_owned() })
+                let comment = Comment { line, range: start..end, text: text.into_owned() };
+                // granit-parser gives a block scalar's header comment after the scalar; the
+                // list stays in source order, which comment lookups rely on.
+                let at = self.stream.comments.partition_point(|earlier| earlier.range.start < start);
+                self.stream.comments.insert(at, comment);
             }
             Event::DocumentStart { explicit } => self.explicit_start = explicit,
             Event::Scalar { value, style, anchor, tag } => {
@@ -679,6 +703,14 @@ mod tests {
         assert_eq!(items.iter().map(|item| item.as_str().unwrap()).collect::<Vec<_>>(), ["gone"; 3]);
         assert!(source[items[1].range.clone()].starts_with("b: 2\n  c: 3 # three\n"));
         assert!(root.get("other").unwrap().get("items").unwrap().items().unwrap()[0].get("d").is_some());
+
+        // An anchor is outside the fast scanner's subset: it declines at the end, the hook is
+        // told to start over, and granit-parser's reading hands over the same items.
+        let mut declined = Recorder::default();
+        let with_anchor = format!("{source}last: &anchor x\n");
+        parse_list(&with_anchor, &mut declined).unwrap();
+        assert_eq!(declined.restarts, 2);
+        assert_eq!(declined.items, recorder.items);
     }
 
     #[test]
