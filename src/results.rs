@@ -88,25 +88,27 @@ impl FnResult {
 
     /// This result as a YAML block sequence item, indented for a top-level `results:` key.
     pub fn to_yaml(&self) -> String {
-        let mut out = String::new();
-        out.push_str(&format!("- message: {}\n", scalar(&self.message)));
-        out.push_str(&format!("  severity: {}\n", self.severity.as_str()));
+        use std::fmt::Write as _;
+        let mut out = String::with_capacity(256);
+        // Writing to a String cannot fail.
+        let _ = writeln!(out, "- message: {}", scalar(&self.message));
+        let _ = writeln!(out, "  severity: {}", self.severity.as_str());
         if let Some(reference) = &self.resource_ref {
             out.push_str("  resourceRef:\n");
-            out.push_str(&format!("    apiVersion: {}\n", scalar(&reference.api_version)));
-            out.push_str(&format!("    kind: {}\n", scalar(&reference.kind)));
-            out.push_str(&format!("    name: {}\n", scalar(&reference.name)));
+            let _ = writeln!(out, "    apiVersion: {}", scalar(&reference.api_version));
+            let _ = writeln!(out, "    kind: {}", scalar(&reference.kind));
+            let _ = writeln!(out, "    name: {}", scalar(&reference.name));
             if let Some(namespace) = &reference.namespace {
-                out.push_str(&format!("    namespace: {}\n", scalar(namespace)));
+                let _ = writeln!(out, "    namespace: {}", scalar(namespace));
             }
         }
         if let Some(path) = &self.field_path {
-            out.push_str(&format!("  field:\n    path: {}\n", scalar(path)));
+            let _ = writeln!(out, "  field:\n    path: {}", scalar(path));
         }
         if let Some(file) = &self.file {
-            out.push_str(&format!("  file:\n    path: {}\n", scalar(&file.path)));
+            let _ = writeln!(out, "  file:\n    path: {}", scalar(&file.path));
             if let Some(index) = file.index {
-                out.push_str(&format!("    index: {index}\n"));
+                let _ = writeln!(out, "    index: {index}");
             }
         }
         out
@@ -139,6 +141,6 @@ impl FnResult {
 }
 
 /// `text` as a YAML scalar: plain when that reads back as the same string, else double-quoted.
-fn scalar(text: &str) -> String {
-    if needs_quotes(text) { serde_json::Value::String(text.to_owned()).to_string() } else { text.to_owned() }
+fn scalar(text: &str) -> std::borrow::Cow<'_, str> {
+    if needs_quotes(text) { serde_json::Value::String(text.to_owned()).to_string().into() } else { text.into() }
 }

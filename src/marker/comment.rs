@@ -54,20 +54,21 @@ impl<'s> CommentIndex<'s> {
         (1..line).rev().map_while(|line| self.whole_line(line))
     }
 
-    /// The lines, in order, of the comments that may be markers (see [`may_be_marker`]) on
-    /// the lines of `node` or in the block of comment-only lines directly above it. Only a
-    /// scalar on one of them, or below one, can be marked by a comment.
-    fn marker_lines(&self, node: &Node) -> Vec<usize> {
+    /// The index of the comments that can concern `node`: those on its lines and the block of
+    /// comment-only lines directly above it. Lookups for its scalars then search a few
+    /// comments, not every comment of the source.
+    fn around(&self, node: &Node) -> Self {
         let within = self.comments.partition_point(|comment| comment.line < node.line);
-        let end = self.comments.partition_point(|comment| comment.line <= node.end_line);
-        let mut lines: Vec<usize> = self.comments[within..end]
-            .iter()
-            .chain(self.above(node.line))
-            .filter(|comment| may_be_marker(&comment.text))
-            .map(|comment| comment.line)
-            .collect();
-        lines.sort_unstable();
-        lines
+        let end = self.comments.partition_point(|comment| comment.line <= node.end_line).max(within);
+        // The block above is the comments right before `within`, one per line.
+        let first = within - self.above(node.line).count().min(within);
+        Self { source: self.source, comments: &self.comments[first..end] }
+    }
+
+    /// The lines, in order, of the comments that may be markers (see [`may_be_marker`]). Only a
+    /// scalar on one of them, or below one, can be marked by a comment.
+    fn marker_lines(&self) -> Vec<usize> {
+        self.comments.iter().filter(|comment| may_be_marker(&comment.text)).map(|comment| comment.line).collect()
     }
 
     /// Whether the node starting at `offset` is the first key of a `- ` sequence entry, whose
@@ -123,7 +124,8 @@ pub(super) fn find(
     warnings: &mut Vec<FnResult>,
 ) -> Vec<Target> {
     let mut targets = Vec::new();
-    let lines = comments.marker_lines(resource.node);
+    let comments = &comments.around(resource.node);
+    let lines = comments.marker_lines();
     if lines.is_empty() {
         return targets;
     }

@@ -142,8 +142,8 @@ pub fn scan(item: usize, resource: &Resource<'_>, comments: &CommentIndex<'_>) -
         push_unique(&mut marked, target);
     }
     // A container image already marked is never matched or pinned: `select` would skip it.
-    let mut containers = workload::container_images(resource);
-    containers.retain(|image| !marked.iter().any(|target| target.site.range == image.site.range));
+    let containers =
+        workload::container_images_except(resource, |node| marked.iter().any(|target| target.site.range == node.range));
     ItemMarks { item, identity, marked, containers, warnings }
 }
 

@@ -39,6 +39,15 @@ pub(super) fn is_workload(resource: &Resource<'_>) -> bool {
 
 /// Every container, init container and ephemeral container image of a workload.
 pub(super) fn container_images(resource: &Resource<'_>) -> Vec<ContainerImage> {
+    container_images_except(resource, |_| false)
+}
+
+/// [`container_images`], without those whose `image` node `skip` says to leave out (before
+/// their path and value are copied).
+pub(super) fn container_images_except(
+    resource: &Resource<'_>,
+    skip: impl Fn(&Node<'_>) -> bool,
+) -> Vec<ContainerImage> {
     let Some(spec_path) = resource.kind().and_then(pod_spec_path) else { return Vec::new() };
     let path = FieldPath { segments: spec_path.iter().map(|key| Segment::Key((*key).to_owned())).collect() };
     let Some(spec) = path.lookup(resource.node) else { return Vec::new() };
@@ -47,7 +56,7 @@ pub(super) fn container_images(resource: &Resource<'_>) -> Vec<ContainerImage> {
         let containers = spec.get(list).and_then(Node::items).unwrap_or_default();
         for (index, container) in containers.iter().enumerate() {
             let (Some(node), name) = (container.get("image"), container.get_str("name")) else { continue };
-            if node.as_scalar().is_none() {
+            if node.as_scalar().is_none() || skip(node) {
                 continue;
             }
             let item = match name {
