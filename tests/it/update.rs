@@ -218,8 +218,16 @@ fn the_github_actions_example_updates_dev_only() {
     let registry = crate::registry::TestRegistry::shared();
     let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("functions/examples");
     let workflow = std::fs::read_to_string(examples.join("github-actions/update-dev.yaml")).expect("workflow");
-    let step =
-        workflow.lines().find_map(|line| line.trim().strip_prefix("run: imgpolicy update ")).expect("the update step");
+    // Read as YAML, as GitHub reads it (a plain `run:` holding `chore(dev): ...` once made the
+    // whole workflow invalid).
+    let workflow = imgpolicy::yaml::parse_stream(&workflow).expect("the workflow is YAML");
+    let steps = workflow.documents[0].root.get("jobs").and_then(|jobs| jobs.get("update")?.get("steps")?.items());
+    let step = steps
+        .unwrap_or_default()
+        .iter()
+        .find(|step| step.get_str("name") == Some("Resolve the dev overlay's markers"))
+        .and_then(|step| step.get_str("run")?.strip_prefix("imgpolicy update "))
+        .expect("the update step");
     let work = tempfile::tempdir().expect("temp dir");
     copy_tree(&examples.join("kpt-seed"), work.path(), &|text| text.replace("127.0.0.1:5000", registry.host()));
     let message = work.path().join("message");
