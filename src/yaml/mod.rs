@@ -4,6 +4,10 @@
 //! node knows its byte range in the source; changes are [`Edit`]s that replace one scalar's
 //! bytes, so comments, key order, quoting, indentation and flow style outside an edited scalar
 //! survive byte for byte.
+//!
+//! Two scanners feed the tree the same events: a fast one for the YAML that kpt, kustomize and
+//! people write (`fast`), and granit-parser for everything else (`granit`), which runs only when
+//! the fast one declines. [`parse_list`] reads a ResourceList's items one at a time.
 
 mod edit;
 mod event;
