@@ -44,8 +44,8 @@ impl DiskCache {
         self.root.join(&hash[..2]).join(format!("{hash}.json"))
     }
 
-    /// Reads `key`'s entry. An unreadable file is [`Lookup::Missing`] when it does not exist
-    /// and [`Lookup::Corrupt`] otherwise.
+    /// Reads `key`'s entry. An unreadable file is `Lookup::Missing` when it does not exist
+    /// and `Lookup::Corrupt` otherwise.
     pub fn read<T: CacheValue>(&self, key: &CacheKey) -> Lookup<T> {
         match std::fs::read(self.path(key)) {
             Ok(bytes) => Entry::decode(&bytes, key).map_or(Lookup::Corrupt, Lookup::Found),

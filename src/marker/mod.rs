@@ -42,7 +42,7 @@ pub struct Site {
     pub range: Range<usize>,
     /// The scalar; `None` for an alias.
     pub scalar: Option<Scalar<'static>>,
-    /// Why the value is left alone, if it is (see [`refusal`]).
+    /// Why the value is left alone, if it is: an alias, an empty value, a non-string tag.
     pub refusal: Option<String>,
 }
 
