@@ -107,26 +107,25 @@ pub async fn resolve(found: &Found, config: &Config, client: &RegistryClient, ca
     let mut ttls: BTreeMap<Repository, Duration> = BTreeMap::new();
     for policy in policies.values() {
         let ttl = policy.interval.unwrap_or(cache.default_ttl());
-        ttls.entry(policy.repository.clone()).and_modify(|shortest| *shortest = ttl.min(*shortest)).or_insert(ttl);
+        keep_shortest(&mut ttls, policy.repository.clone(), ttl);
     }
     // Every repository up front, so that a token-auth registry gives one token for all.
-    let pinned: Vec<Repository> = found.pins.iter().filter_map(|pin| pin.image.repository().ok()).collect();
-    for repository in ttls.keys().chain(&pinned) {
+    let pins: Vec<Option<Repository>> = found.pins.iter().map(|pin| pin.image.repository().ok()).collect();
+    for repository in ttls.keys().chain(pins.iter().flatten()) {
         client.announce(&repository.host, &repository.path);
     }
-    let tags = list_tags(client, cache, &limit, ttls.clone()).await;
+    let tags = list_tags(client, cache, &limit, &ttls).await;
     let choices: BTreeMap<&PolicyRef, Choice> =
         policies.iter().map(|(reference, policy)| (*reference, choose(policy, tags.get(&policy.repository)))).collect();
 
     let plans: Vec<Option<Plan>> = targets.iter().map(|target| plan(targets, target, config, &choices)).collect();
-    let pins: Vec<Option<Repository>> = found.pins.iter().map(|pin| pin.image.repository().ok()).collect();
     let mut wanted: BTreeMap<DigestKey, Duration> = BTreeMap::new();
     let digest_lookups = plans.iter().flatten().filter(|plan| plan.needs_digest).map(digest_key).chain(
         found.pins.iter().zip(&pins).filter_map(|(pin, repository)| Some((repository.clone()?, pin.tag.clone(), None))),
     );
     for key in digest_lookups {
         let ttl = ttls.get(&key.0).copied().unwrap_or(cache.default_ttl());
-        wanted.entry(key).and_modify(|shortest| *shortest = ttl.min(*shortest)).or_insert(ttl);
+        keep_shortest(&mut wanted, key, ttl);
     }
     let digests = manifest_digests(client, cache, &limit, wanted).await;
 
@@ -276,16 +275,23 @@ fn choose(policy: &Policy, tags: Option<&Result<Vec<String>, String>>) -> Choice
     })
 }
 
+/// Records `ttl` for `key`, unless a shorter one is recorded: an answer several policies need
+/// stays fresh as long as the most demanding of them allows.
+fn keep_shortest<K: Ord>(ttls: &mut BTreeMap<K, Duration>, key: K, ttl: Duration) {
+    ttls.entry(key).and_modify(|shortest| *shortest = ttl.min(*shortest)).or_insert(ttl);
+}
+
 /// Lists the tags of each repository, from the cache when its entry is younger than the
 /// repository's time to live.
 async fn list_tags(
     client: &RegistryClient,
     cache: &Arc<Cache>,
     limit: &Arc<Semaphore>,
-    repositories: BTreeMap<Repository, Duration>,
+    repositories: &BTreeMap<Repository, Duration>,
 ) -> HashMap<Repository, Result<Vec<String>, String>> {
     let mut tasks = JoinSet::new();
-    for (repository, ttl) in repositories {
+    for (repository, &ttl) in repositories {
+        let repository = repository.clone();
         let client = client.clone();
         let cache = Arc::clone(cache);
         let limit = Arc::clone(limit);
