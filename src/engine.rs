@@ -87,10 +87,7 @@ impl<'s> ItemHook<'s> for ItemReader<'s> {
         // Not a mapping: left in the tree for the ResourceList check to report.
         let NodeKind::Mapping { flow, .. } = node.kind else { return node };
         let resource = Resource::new(&node);
-        let marks = marker::scan(index, &resource, &CommentIndex::new(self.source, comments));
-        if !marks.is_empty() {
-            self.marks.push(marks);
-        }
+        self.marks.extend(marker::scan(index, &resource, &CommentIndex::new(self.source, comments)));
         let placeholder = Node {
             range: node.range.clone(),
             line: node.line,

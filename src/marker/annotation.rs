@@ -5,7 +5,7 @@
 //! - `imgpolicy.dev/setters` holds a YAML map of field path to marker value, for any field of
 //!   any resource: `{spec.values.image.tag: "flux-system:app:tag"}`.
 
-use crate::resource::{Resource, ResourceIdentity};
+use crate::resource::Resource;
 use crate::results::{FnResult, Severity};
 use crate::yaml::{FieldPath, parse_stream};
 
@@ -18,14 +18,10 @@ pub(crate) const POLICY_PREFIX: &str = "imgpolicy.dev/policy.";
 pub(crate) const SETTERS: &str = "imgpolicy.dev/setters";
 
 /// Targets marked by annotations on `resource`.
-pub(super) fn find(
-    item: usize,
-    resource: &Resource<'_>,
-    identity: &ResourceIdentity,
-    warnings: &mut Vec<FnResult>,
-) -> Vec<Target> {
+pub(super) fn find(item: usize, resource: &Resource<'_>, warnings: &mut Vec<FnResult>) -> Vec<Target> {
     let mut targets = Vec::new();
-    let mut warn = |message: String| warnings.push(FnResult::at(Severity::Warning, message, item, identity, None));
+    let mut warn =
+        |message: String| warnings.push(FnResult::at(Severity::Warning, message, item, &resource.identity(), None));
     for (key, value) in resource.annotations() {
         if let Some(container) = key.strip_prefix(POLICY_PREFIX) {
             let marker = match MarkerValue::parse(value) {

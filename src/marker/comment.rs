@@ -5,7 +5,7 @@
 //! `$imagepolicy` member is a string; any other comment is not a marker. A comment that mentions
 //! `$imagepolicy` but does not parse gets a warning rather than silence.
 
-use crate::resource::{Resource, ResourceIdentity};
+use crate::resource::Resource;
 use crate::results::{FnResult, Severity};
 use crate::yaml::{Comment, FieldPath, Node, Segment};
 
@@ -119,7 +119,6 @@ fn implied_part(kind: Option<&str>, path: &FieldPath, part: Part) -> Part {
 pub(super) fn find(
     item: usize,
     resource: &Resource<'_>,
-    identity: &ResourceIdentity,
     comments: &CommentIndex<'_>,
     warnings: &mut Vec<FnResult>,
 ) -> Vec<Target> {
@@ -146,7 +145,8 @@ pub(super) fn find(
         match marker {
             None => {}
             Some(Err(message)) => {
-                warnings.push(FnResult::at(Severity::Warning, message, item, identity, Some(&field_path(path))));
+                let identity = resource.identity();
+                warnings.push(FnResult::at(Severity::Warning, message, item, &identity, Some(&field_path(path))));
             }
             Some(Ok(mut marker)) => {
                 let path = field_path(path);

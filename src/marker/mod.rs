@@ -102,13 +102,6 @@ pub struct ItemMarks {
     warnings: Vec<FnResult>,
 }
 
-impl ItemMarks {
-    /// Whether the item has no marker, no container image and no warning: nothing to keep.
-    pub fn is_empty(&self) -> bool {
-        self.marked.is_empty() && self.containers.is_empty() && self.warnings.is_empty()
-    }
-}
-
 /// Resources read from one text, with that text's comments: a ResourceList, or one file.
 #[derive(Debug)]
 pub struct Source<'s> {
@@ -122,29 +115,29 @@ pub struct Source<'s> {
 
 /// Reads the markers of every item of `sources`, numbering items across the sources in order.
 pub fn scan_sources(sources: &[Source<'_>]) -> Vec<ItemMarks> {
-    let mut marks = Vec::new();
-    for source in sources {
+    let items = sources.iter().flat_map(|source| {
         let comments = CommentIndex::new(source.text, source.comments);
-        for resource in &source.items {
-            marks.push(scan(marks.len(), resource, &comments));
-        }
-    }
-    marks
+        source.items.iter().map(move |resource| (resource, comments))
+    });
+    items.enumerate().filter_map(|(item, (resource, comments))| scan(item, resource, &comments)).collect()
 }
 
 /// Reads the markers of `resource`, item number `item`: its marked values, its container
-/// images, and a warning for each malformed or dangling marker.
-pub fn scan(item: usize, resource: &Resource<'_>, comments: &CommentIndex<'_>) -> ItemMarks {
-    let identity = resource.identity();
+/// images, and a warning for each malformed or dangling marker; `None` when it has none of
+/// these (most items of a large list), so that nothing is kept for it.
+pub fn scan(item: usize, resource: &Resource<'_>, comments: &CommentIndex<'_>) -> Option<ItemMarks> {
     let mut warnings = Vec::new();
-    let mut marked = comment::find(item, resource, &identity, comments, &mut warnings);
-    for target in annotation::find(item, resource, &identity, &mut warnings) {
+    let mut marked = comment::find(item, resource, comments, &mut warnings);
+    for target in annotation::find(item, resource, &mut warnings) {
         push_unique(&mut marked, target);
     }
     // A container image already marked is never matched or pinned: `select` would skip it.
     let containers =
         workload::container_images_except(resource, |node| marked.iter().any(|target| target.site.range == node.range));
-    ItemMarks { item, identity, marked, containers, warnings }
+    if marked.is_empty() && containers.is_empty() && warnings.is_empty() {
+        return None;
+    }
+    Some(ItemMarks { item, identity: resource.identity(), marked, containers, warnings })
 }
 
 /// Decides the targets of every item now that the configuration is known, with the items'
