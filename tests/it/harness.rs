@@ -162,6 +162,14 @@ pub(crate) fn copy_tree(from: &Path, to: &Path, transform: &dyn Fn(&str) -> Stri
     }
 }
 
+/// Copies the seed's kpt package (`functions/examples/kpt-seed`) into `to`, its images on the
+/// test registry instead of the example's `127.0.0.1:5000`.
+pub(crate) fn copy_seed_package(to: &Path) {
+    let seed = Path::new(env!("CARGO_MANIFEST_DIR")).join("functions/examples/kpt-seed");
+    let registry = TestRegistry::shared();
+    copy_tree(&seed, to, &|text| text.replace("127.0.0.1:5000", registry.host()));
+}
+
 /// Filters that turn run-specific values back into placeholders in snapshots.
 pub(crate) fn filters() -> Vec<(String, &'static str)> {
     vec![(regex_escape(TestRegistry::shared().host()), "$${REGISTRY}"), (r"127\.0\.0\.1:\d+".to_owned(), "$${CLOSED}")]

@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::harness::{binary, copy_tree};
+use crate::harness::{binary, copy_seed_package};
 use crate::registry::TestRegistry;
 
 fn files(root: &Path) -> Vec<PathBuf> {
@@ -18,11 +18,9 @@ fn files(root: &Path) -> Vec<PathBuf> {
 
 #[test]
 fn kpt_render_updates_exactly_the_marked_value() {
-    let registry = TestRegistry::shared();
-    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("functions/examples/kpt-seed");
     let work = tempfile::tempdir().expect("temp dir");
     let package = work.path().join("cloud-provisioning");
-    copy_tree(&example, &package, &|text| text.replace("127.0.0.1:5000", registry.host()));
+    copy_seed_package(&package);
     let before: Vec<(PathBuf, String)> = files(&package)
         .into_iter()
         .map(|p| {
@@ -72,10 +70,9 @@ fn kpt_render_updates_exactly_the_marked_value() {
 #[test]
 fn kpt_eval_with_configmap_arguments() {
     let registry = TestRegistry::shared();
-    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("functions/examples/kpt-seed");
     let work = tempfile::tempdir().expect("temp dir");
     let package = work.path().join("cloud-provisioning");
-    copy_tree(&example, &package, &|text| text.replace("127.0.0.1:5000", registry.host()));
+    copy_seed_package(&package);
     let output = Command::new("kpt")
         .env("IMGPOLICY_CACHE_DIR", work.path().join("cache"))
         .args(["fn", "eval", "--truncate-output=false"])

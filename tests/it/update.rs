@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::harness::{Output, Test, copy_tree, expand};
+use crate::harness::{Output, Test, copy_seed_package, copy_tree, expand};
 
 /// A copy of `testdata/update/repo` with the test registry's address, and the `--config` file.
 struct Repo {
@@ -215,7 +215,6 @@ fn marked_files_that_are_not_yaml_are_errors() {
 /// package: it updates the dev overlay and writes the commit message the next step uses.
 #[test]
 fn the_github_actions_example_updates_dev_only() {
-    let registry = crate::registry::TestRegistry::shared();
     let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("functions/examples");
     let workflow = std::fs::read_to_string(examples.join("github-actions/update-dev.yaml")).expect("workflow");
     // Read as YAML, as GitHub reads it (a plain `run:` holding `chore(dev): ...` once made the
@@ -229,7 +228,7 @@ fn the_github_actions_example_updates_dev_only() {
         .and_then(|step| step.get_str("run")?.strip_prefix("imgpolicy update "))
         .expect("the update step");
     let work = tempfile::tempdir().expect("temp dir");
-    copy_tree(&examples.join("kpt-seed"), work.path(), &|text| text.replace("127.0.0.1:5000", registry.host()));
+    copy_seed_package(work.path());
     let message = work.path().join("message");
     let script = format!("imgpolicy update {}", step.replace("/tmp/message", &message.display().to_string()));
     let path = format!(
