@@ -49,7 +49,7 @@ pub struct Site {
 impl Site {
     /// The site of `node`.
     pub fn of(node: &Node) -> Self {
-        Self { range: node.range.clone(), scalar: node.as_scalar().map(Scalar::to_owned), refusal: refusal(node) }
+        Self { range: node.range.clone(), scalar: node.as_scalar().map(Scalar::to_static), refusal: refusal(node) }
     }
 
     /// The value as a one-line field holds it; empty for an alias.

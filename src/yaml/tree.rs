@@ -159,8 +159,8 @@ pub struct ParseError {
 
 impl Scalar<'_> {
     /// A copy that owns its value, to outlive the source.
-    pub fn to_owned(&self) -> Scalar<'static> {
-        Scalar { value: Cow::Owned(self.value.clone().into_owned()), style: self.style, tag: self.tag.clone() }
+    pub fn to_static(&self) -> Scalar<'static> {
+        Scalar { value: Cow::Owned(String::from(&*self.value)), style: self.style, tag: self.tag.clone() }
     }
 
     /// Whether it carries an explicit tag.
