@@ -30,6 +30,19 @@ pub use tree::{
     parse_stream,
 };
 
+/// Ten aliases of ten aliases, `levels` deep: 10^levels scalars once expanded (a "billion
+/// laughs" document), for the tests that show it costs nothing until expanded, and that
+/// expanding it stops.
+#[cfg(test)]
+fn alias_bomb(levels: usize) -> String {
+    let mut source = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+    for level in 1..=levels {
+        let aliases = vec![format!("*a{}", level - 1); 10].join(", ");
+        source.push_str(&format!("a{level}: &a{level} [{aliases}]\n"));
+    }
+    source
+}
+
 /// Compares the fast scanner with granit-parser on `source`: `None` when the fast one declines
 /// or both give the same events, else a description of the first difference.
 ///
