@@ -33,11 +33,6 @@ impl Edits {
         self.edits.is_empty()
     }
 
-    /// The number of edits (an edit replaced by a later one of the same range counts).
-    pub fn len(&self) -> usize {
-        self.edits.len()
-    }
-
     /// The output's pieces in order: slices of `source` between edits and the edits' texts.
     ///
     /// # Errors
