@@ -65,7 +65,7 @@ impl Cache {
 
     /// A cache that holds nothing: every lookup is fetched.
     pub fn disabled() -> Self {
-        Self::new(&CacheSettings { default_ttl: super::DEFAULT_TTL, ..CacheSettings::default() })
+        Self::new(&CacheSettings::default())
     }
 
     /// The time to live of entries no policy sets one for.
@@ -278,11 +278,7 @@ mod tests {
     }
 
     fn settings(dir: &std::path::Path) -> CacheSettings {
-        CacheSettings {
-            dir: Some(dir.to_path_buf()),
-            default_ttl: super::super::DEFAULT_TTL,
-            ..CacheSettings::default()
-        }
+        CacheSettings { dir: Some(dir.to_path_buf()), ..CacheSettings::default() }
     }
 
     fn run<F: Future>(future: F) -> F::Output {
