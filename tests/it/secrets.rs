@@ -6,7 +6,7 @@
 use std::path::Path;
 
 use crate::harness::Output;
-use crate::scripted_registry::{Images, Reply, ScriptedRegistry, resource_list};
+use crate::scripted_registry::{Images, Reply, Request, ScriptedRegistry, resource_list};
 use crate::secure_registry::{Env, GOOGLE_TOKEN, PASSWORD, SecureRegistries, USER, basic_auths, executable};
 
 /// A run of the binary with its own `DOCKER_CONFIG` (holding `config`), `PATH` starting with
@@ -87,27 +87,27 @@ fn select_and_update_with_credentials_never_leak() {
     assert!(pod.contains(&format!("{host}/team/app:2.0.0 #")), "{pod}");
 }
 
+/// A `401` that quotes the request's `Authorization` and the password in its error.
+fn echo_refusal(request: &Request) -> Reply {
+    let echoed = request.header("authorization").unwrap_or_default();
+    Reply::json(
+        401,
+        format!(r#"{{"errors":[{{"code":"UNAUTHORIZED","message":"rejected {echoed} for {PASSWORD}"}}]}}"#),
+    )
+}
+
 #[test]
 fn registries_that_echo_credentials_get_them_redacted() {
     // A registry that wants basic credentials and then refuses them, quoting the request's
     // `Authorization` and the decoded password in its error: a message must show neither.
     let images = Images::new("team/app", &["1.0.0", "1.1.0"]);
-    let registry = ScriptedRegistry::start(move |request| {
-        if request.path == "/token" {
-            let echoed = request.header("authorization").unwrap_or_default().to_owned();
-            return Reply::json(
-                401,
-                format!(r#"{{"errors":[{{"code":"UNAUTHORIZED","message":"rejected {echoed} for {PASSWORD}"}}]}}"#),
-            );
-        }
-        match request.header("authorization") {
-            None => Reply::error(401, "UNAUTHORIZED").with("WWW-Authenticate", r#"Basic realm="echo""#),
-            Some(value) if request.path.contains("denied") => Reply::json(
-                403,
-                format!(r#"{{"errors":[{{"code":"DENIED","message":"{value} ({PASSWORD}) may not pull"}}]}}"#),
-            ),
-            Some(_) => images.answer(request),
-        }
+    let registry = ScriptedRegistry::start(move |request| match request.header("authorization") {
+        None => Reply::error(401, "UNAUTHORIZED").with("WWW-Authenticate", r#"Basic realm="echo""#),
+        Some(value) if request.path.contains("denied") => Reply::json(
+            403,
+            format!(r#"{{"errors":[{{"code":"DENIED","message":"{value} ({PASSWORD}) may not pull"}}]}}"#),
+        ),
+        Some(_) => images.answer(request),
     });
     let host = registry.host.clone();
     let config = basic_auths(&host);
@@ -121,11 +121,7 @@ fn registries_that_echo_credentials_get_them_redacted() {
     // A token endpoint that echoes the credentials it was sent.
     let token = ScriptedRegistry::start(move |request| {
         if request.path == "/token" {
-            let echoed = request.header("authorization").unwrap_or_default().to_owned();
-            return Reply::json(
-                401,
-                format!(r#"{{"errors":[{{"code":"UNAUTHORIZED","message":"rejected {echoed} for {PASSWORD}"}}]}}"#),
-            );
+            return echo_refusal(request);
         }
         let realm =
             format!(r#"Bearer realm="http://{}/token",service="echo""#, request.header("host").unwrap_or_default());
