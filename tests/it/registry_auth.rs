@@ -61,6 +61,21 @@ fn assert_success(output: &Output) {
     assert_eq!(output.status, 0, "{}", output.transcript());
 }
 
+/// The `registries:` line of `spec`, one flow mapping per entry ([`insecure_entry`], [`tls_entry`]).
+fn registries(entries: &[String]) -> String {
+    format!("    registries: [{}]\n", entries.join(", "))
+}
+
+/// A plain-HTTP registry entry.
+fn insecure_entry(host: &str) -> String {
+    format!("{{host: '{host}', insecure: true}}")
+}
+
+/// The TLS registry's entry, trusting the fixture's CA, with `extra` fields.
+fn tls_entry(secure: &SecureRegistries, extra: &str) -> String {
+    format!("{{host: '{}', caFile: '{}'{extra}}}", secure.tls_host, ca(secure))
+}
+
 /// The CA file in the form the YAML wants.
 fn ca(secure: &SecureRegistries) -> String {
     secure.ca_file.display().to_string()
@@ -71,7 +86,7 @@ fn tls_and_htpasswd_with_credentials_in_docker_config() {
     let secure = SecureRegistries::shared();
     let host = &secure.tls_host;
     let env = Env::new().config_json(&basic_auths(&format!("https://{host}")));
-    let registries = format!("    registries: [{{host: '{host}', caFile: '{}'}}]\n", ca(secure));
+    let registries = registries(&[tls_entry(secure, "")]);
     let output = env.run(&resource_list(&single(format!("{host}/team/app"), "1.0.0"), &registries), &[]);
     assert_success(&output);
     assert!(output.stdout.contains(&format!("image: {host}/team/app:2.0.0 #")), "{}", output.stdout);
@@ -98,7 +113,7 @@ fn a_wrong_password_fails_without_showing_it() {
     let host = &secure.tls_host;
     let wrong = serde_json::json!({"username": USER, "password": "SENTINEL-wrong-password"});
     let env = Env::new().config_json(&serde_json::json!({"auths": {host.clone(): wrong}}));
-    let registries = format!("    registries: [{{host: '{host}', caFile: '{}'}}]\n", ca(secure));
+    let registries = registries(&[tls_entry(secure, "")]);
     let output = env.run(&resource_list(&single(format!("{host}/team/app"), "1.0.0"), &registries), &["--verbose"]);
     assert_eq!(output.status, 1, "{}", output.transcript());
     assert!(
@@ -151,12 +166,7 @@ fn credential_helpers_give_basic_credentials_and_identity_tokens() {
             images: vec![format!("{token}/team/web:1.0.0"), format!("{token}/team/web:1.1.0")],
         },
     ];
-    let registries = format!(
-        "    registries: [{{host: '{tls}', caFile: '{}'}}, {{host: '{token}', insecure: true}}, \
-         {{host: '{}', insecure: true}}]\n",
-        ca(secure),
-        secure.issuer_host
-    );
+    let registries = registries(&[tls_entry(secure, ""), insecure_entry(token), insecure_entry(&secure.issuer_host)]);
     let output = env.run(&resource_list(&uses, &registries), &[]);
     assert_success(&output);
     let web = TestRegistry::shared().digest("team/web", "2.0.0");
@@ -177,10 +187,7 @@ fn identity_tokens_in_auths_are_exchanged_and_refusals_reported() {
     let secure = SecureRegistries::shared();
     let token = &secure.token_host;
     let env = Env::new().config_json(&serde_json::json!({"auths": {token.clone(): {"identitytoken": REFRESH_TOKEN}}}));
-    let registries = format!(
-        "    registries: [{{host: '{token}', insecure: true}}, {{host: '{}', insecure: true}}]\n",
-        secure.issuer_host
-    );
+    let registries = registries(&[insecure_entry(token), insecure_entry(&secure.issuer_host)]);
     let output = env.run(&resource_list(&single(format!("{token}/multi/arch"), "1.0.0"), &registries), &[]);
     assert_success(&output);
     assert!(output.stdout.contains(&format!("{token}/multi/arch:1.1.0 #")), "{}", output.stdout);
@@ -204,7 +211,7 @@ fn credentials_are_not_sent_to_a_plain_http_realm() {
     let token = &secure.token_host;
     let env = Env::new().config_json(&serde_json::json!({"auths": {token.clone(): {"identitytoken": REFRESH_TOKEN}}}));
     // The issuer's host is not marked insecure.
-    let registries = format!("    registries: [{{host: '{token}', insecure: true}}]\n");
+    let registries = registries(&[insecure_entry(token)]);
     let output = env.run(&resource_list(&single(format!("{token}/team/app"), "1.0.0"), &registries), &[]);
     assert_eq!(output.status, 1, "{}", output.transcript());
     assert!(output.stdout.contains("is not HTTPS; credentials are only sent over HTTPS"), "{}", output.stdout);
@@ -215,7 +222,7 @@ fn google_hosts_get_a_metadata_server_token() {
     let secure = SecureRegistries::shared();
     let host = &secure.tls_host;
     let env = Env::new().env("GCE_METADATA_HOST", &secure.metadata_host);
-    let registries = format!("    registries: [{{host: '{host}', caFile: '{}', credentials: google}}]\n", ca(secure));
+    let registries = registries(&[tls_entry(secure, ", credentials: google")]);
     let before = secure.metadata_requests();
     let uses = vec![
         Uses {
@@ -251,8 +258,7 @@ fn redirects_drop_authorization_on_another_host() {
     let redirecting = registry.redirecting_proxy(&target.host);
     let host = &redirecting.host;
     let env = Env::new().config_json(&basic_auths(host));
-    let registries =
-        format!("    registries: [{{host: '{host}', insecure: true}}, {{host: '{}', insecure: true}}]\n", target.host);
+    let registries = registries(&[insecure_entry(host), insecure_entry(&target.host)]);
     let output = env.run(&resource_list(&single(format!("{host}/team/app"), "1.0.0"), &registries), &[]);
     assert_success(&output);
     let first = redirecting.requests();
@@ -275,7 +281,7 @@ fn a_platform_picks_its_manifest_from_the_index() {
         extra: ", digestReflectionPolicy: Always, platform: linux/arm64",
         images: vec![format!("{host}/multi/arch:1.0.0")],
     }];
-    let registries = format!("    registries: [{{host: '{host}', insecure: true}}]\n");
+    let registries = registries(&[insecure_entry(host)]);
     let output = Env::new().run(&resource_list(&uses, &registries), &[]);
     assert_success(&output);
     let arm64 = registry.child_digest("multi/arch", "1.1.0", "linux/arm64");
@@ -297,7 +303,7 @@ fn the_run_deadline_ends_in_a_clear_error() {
     let registry = TestRegistry::shared();
     let proxy = registry.faulty_proxy(vec![Fault::Hang(Duration::from_secs(30)); 4], false);
     let host = &proxy.host;
-    let spec = format!("    registries: [{{host: '{host}', insecure: true}}]\n    timeout: 2s\n");
+    let spec = registries(&[insecure_entry(host)]) + "    timeout: 2s\n";
     let started = Instant::now();
     let output = Env::new().run(&resource_list(&single(format!("{host}/team/app"), "1.0.0"), &spec), &[]);
     assert!(started.elapsed() < Duration::from_secs(15), "{:?}", started.elapsed());
@@ -332,10 +338,7 @@ fn twenty_markers_over_five_repositories() {
             images: (0..4).map(|n| format!("{token}/{repository}:0.0.{n}")).collect(),
         })
         .collect();
-    let registries = format!(
-        "    registries: [{{host: '{token}', insecure: true}}, {{host: '{}', insecure: true}}]\n",
-        secure.issuer_host
-    );
+    let registries = registries(&[insecure_entry(token), insecure_entry(&secure.issuer_host)]);
     let before: Vec<usize> = repositories.iter().map(|r| secure.issued(r, "basic")).collect();
     let output = env.run(&resource_list(&uses, &registries), &["--verbose"]);
     assert_success(&output);
