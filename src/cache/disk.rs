@@ -59,6 +59,13 @@ impl DiskCache {
     /// # Errors
     /// [`CacheError::Write`] naming the file when the directory or the file cannot be written.
     pub fn write<T: CacheValue>(&self, key: &CacheKey, entry: &Entry<T>) -> Result<(), CacheError> {
+        self.write_encoded(key, &entry.encode())
+    }
+
+    /// As [`DiskCache::write`], for an entry already encoded ([`Entry::encode`], or bytes read
+    /// from Redis that decoded as `key`'s entry): a value stored in two layers, or copied from
+    /// one to the other, is encoded once.
+    pub(crate) fn write_encoded(&self, key: &CacheKey, bytes: &[u8]) -> Result<(), CacheError> {
         fn failed(path: &Path) -> impl FnOnce(std::io::Error) -> CacheError + '_ {
             move |source| CacheError::Write { path: path.to_path_buf(), source }
         }
@@ -71,7 +78,7 @@ impl DiskCache {
             .write(true)
             .create_new(true)
             .open(&temporary)
-            .and_then(|mut file| file.write_all(&entry.encode()))
+            .and_then(|mut file| file.write_all(bytes))
             .map_err(failed(&temporary))
             .and_then(|()| std::fs::rename(&temporary, &path).map_err(failed(&path)));
         if written.is_err() {

@@ -1,10 +1,8 @@
 //! What an entry is about: a repository's tag list, or one tag's digest, as seen with one
 //! credential.
 
-use std::fmt::Write as _;
-
 use crate::image::Repository;
-use crate::registry::Platform;
+use crate::registry::{Platform, sha256_hex};
 
 /// Names one cache entry: registry, repository, credential identity, and for a digest the tag
 /// and platform.
@@ -45,11 +43,7 @@ impl CacheKey {
 
     fn new(subject: String, identity: &str, repository: String) -> Self {
         let text = format!("imgpolicy-cache/v1 {subject} {identity}");
-        let digest = ring::digest::digest(&ring::digest::SHA256, text.as_bytes());
-        let hash = digest.as_ref().iter().fold(String::with_capacity(64), |mut hex, byte| {
-            let _ = write!(hex, "{byte:02x}");
-            hex
-        });
+        let hash = sha256_hex(text.as_bytes());
         Self { text, hash, repository }
     }
 

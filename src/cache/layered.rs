@@ -65,7 +65,7 @@ impl Cache {
 
     /// A cache that holds nothing: every lookup is fetched.
     pub fn disabled() -> Self {
-        Self::new(&CacheSettings { default_ttl: super::DEFAULT_TTL, ..CacheSettings::default() })
+        Self::new(&CacheSettings::default())
     }
 
     /// The time to live of entries no policy sets one for.
@@ -112,7 +112,7 @@ impl Cache {
         COUNTERS.count(Event::Miss);
         let fetched = fetch().await;
         if let Ok(value) = &fetched {
-            self.store(key, &Entry::new(key, value.clone()), ttl).await;
+            self.store(key, &Entry::new(key, value.clone()).encode(), ttl).await;
         }
         if let (Some(token), Some(redis)) = (token, self.live_redis()) {
             let unlocked = redis.unlock(&lock_key(key), &token).await;
@@ -135,25 +135,26 @@ impl Cache {
                 Lookup::Missing => {}
             }
         }
-        let entry = self.redis_entry::<T>(key).await?;
+        let (entry, bytes) = self.redis_entry::<T>(key).await?;
         if !usable(&entry) {
             COUNTERS.count(Event::Expired);
             return None;
         }
         COUNTERS.count(Event::RedisHit);
-        self.store_on_disk(key, &entry);
+        self.store_on_disk(key, &bytes);
         Some(entry.value)
     }
 
-    /// `key`'s entry in Redis, if Redis is up and holds a well-formed one.
-    async fn redis_entry<T: CacheValue>(&self, key: &CacheKey) -> Option<Entry<T>> {
+    /// `key`'s entry in Redis, if Redis is up and holds a well-formed one, with its bytes
+    /// (copied to the disk as they are).
+    async fn redis_entry<T: CacheValue>(&self, key: &CacheKey) -> Option<(Entry<T>, Vec<u8>)> {
         let redis = self.live_redis()?;
         let bytes = self.check_redis(redis.get(&value_key(key)).await)??;
-        let entry = Entry::decode(&bytes, key);
-        if entry.is_none() {
+        let Some(entry) = Entry::decode(&bytes, key) else {
             COUNTERS.count(Event::Corrupt);
-        }
-        entry
+            return None;
+        };
+        Some((entry, bytes))
     }
 
     /// Takes the fleet-wide lock of `key`, or waits for whoever holds it to store the answer.
@@ -192,30 +193,31 @@ impl Cache {
     /// A fresh entry from Redis, counted as a hit (and a wait, when `waited`) and copied to
     /// the disk.
     async fn fresh_in_redis<T: CacheValue>(&self, key: &CacheKey, ttl: Duration, waited: bool) -> Option<T> {
-        let entry = self.redis_entry::<T>(key).await.filter(|entry| entry.is_fresh(ttl))?;
+        let (entry, bytes) = self.redis_entry::<T>(key).await.filter(|(entry, _)| entry.is_fresh(ttl))?;
         if waited {
             COUNTERS.count(Event::Waited);
         }
         COUNTERS.count(Event::RedisHit);
-        self.store_on_disk(key, &entry);
+        self.store_on_disk(key, &bytes);
         Some(entry.value)
     }
 
-    /// Writes a fetched answer to every layer.
-    async fn store<T: CacheValue>(&self, key: &CacheKey, entry: &Entry<T>, ttl: Duration) {
-        self.store_on_disk(key, entry);
+    /// Writes a fetched answer, encoded, to every layer.
+    async fn store(&self, key: &CacheKey, bytes: &[u8], ttl: Duration) {
+        self.store_on_disk(key, bytes);
         if let Some(redis) = self.live_redis() {
-            let stored = redis.set_ex(&value_key(key), &entry.encode(), ttl).await;
+            let stored = redis.set_ex(&value_key(key), bytes, ttl).await;
             self.check_redis(stored);
         }
     }
 
-    fn store_on_disk<T: CacheValue>(&self, key: &CacheKey, entry: &Entry<T>) {
+    /// Writes an encoded entry to the disk, unless the disk has failed in this run.
+    fn store_on_disk(&self, key: &CacheKey, bytes: &[u8]) {
         let Some(disk) = &self.disk else { return };
         if self.disk_failed.load(Ordering::Relaxed) {
             return;
         }
-        if let Err(error) = disk.write(key, entry)
+        if let Err(error) = disk.write_encoded(key, bytes)
             && !self.disk_failed.swap(true, Ordering::Relaxed)
         {
             self.warn(format!(
@@ -276,11 +278,7 @@ mod tests {
     }
 
     fn settings(dir: &std::path::Path) -> CacheSettings {
-        CacheSettings {
-            dir: Some(dir.to_path_buf()),
-            default_ttl: super::super::DEFAULT_TTL,
-            ..CacheSettings::default()
-        }
+        CacheSettings { dir: Some(dir.to_path_buf()), ..CacheSettings::default() }
     }
 
     fn run<F: Future>(future: F) -> F::Output {

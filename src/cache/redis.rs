@@ -22,6 +22,9 @@ const DEFAULT_PORT: u16 = 6379;
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(2);
 /// The largest value read back; cache entries are far smaller.
 const MAX_BULK: usize = 64 << 20;
+/// The longest reply line read (a status, an error, a length): a server that never ends its
+/// line must not fill the memory before the command times out.
+const MAX_LINE: u64 = 64 << 10;
 /// Deletes a lock only if it still holds our token (another renderer may own it by now).
 const UNLOCK_SCRIPT: &str =
     "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0";
@@ -157,12 +160,15 @@ impl Connection {
 
     async fn read_reply(&mut self) -> Result<Reply, String> {
         let mut line = Vec::new();
-        self.stream.read_until(b'\n', &mut line).await.map_err(|error| error.to_string())?;
+        (&mut self.stream).take(MAX_LINE).read_until(b'\n', &mut line).await.map_err(|error| error.to_string())?;
         let text = std::str::from_utf8(&line).ok().and_then(|line| line.strip_suffix("\r\n"));
         let Some(text) = text.filter(|text| !text.is_empty()) else {
             return Err("connection closed or malformed reply".to_owned());
         };
-        let (kind, rest) = text.split_at(1);
+        // The type byte is ASCII in any reply; a server's other first character must not panic.
+        let Some((kind, rest)) = text.split_at_checked(1) else {
+            return Err(format!("unexpected reply `{}`", text.escape_debug()));
+        };
         let number = || rest.parse::<i64>().map_err(|_| format!("malformed reply `{}`", text.escape_debug()));
         match kind {
             "+" => Ok(Reply::Simple(rest.to_owned())),
@@ -175,6 +181,9 @@ impl Connection {
                 }
                 let mut value = vec![0; length + 2];
                 self.stream.read_exact(&mut value).await.map_err(|error| error.to_string())?;
+                if !value.ends_with(b"\r\n") {
+                    return Err(format!("malformed reply: a value of {length} bytes not followed by CRLF"));
+                }
                 value.truncate(length);
                 Ok(Reply::Bulk(Some(value)))
             }
@@ -304,6 +313,37 @@ mod tests {
         assert_eq!((url.username.as_deref(), url.password.as_deref()), (Some("user"), Some("pw")));
         let url: RedisUrl = "redis://:pw@cache".parse().expect("url");
         assert_eq!((url.username.as_deref(), url.password.as_deref()), (None, Some("pw")));
+    }
+
+    /// What reading one reply from a server that sends `bytes` gives.
+    fn reply_to(bytes: &'static [u8]) -> Result<Reply, String> {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a loopback port");
+        let address = listener.local_addr().expect("address");
+        let server = std::thread::spawn(move || {
+            let (mut stream, _) = listener.accept().expect("a connection");
+            // The client may hang up before reading it all (the endless line): that is fine.
+            let _ = std::io::Write::write_all(&mut stream, bytes);
+        });
+        let reply = crate::registry::block_on(async {
+            let stream = TcpStream::connect(address).await.map_err(|error| error.to_string())?;
+            Connection { stream: BufReader::new(stream) }.read_reply().await
+        })
+        .expect("runtime");
+        server.join().expect("server thread");
+        reply
+    }
+
+    #[test]
+    fn reads_replies_and_refuses_malformed_ones() {
+        assert_eq!(reply_to(b"+OK\r\n"), Ok(Reply::Simple("OK".into())));
+        assert_eq!(reply_to(b":3\r\n"), Ok(Reply::Integer(3)));
+        assert_eq!(reply_to(b"$2\r\nab\r\n"), Ok(Reply::Bulk(Some(b"ab".to_vec()))));
+        assert_eq!(reply_to(b"$-1\r\n"), Ok(Reply::Bulk(None)));
+        assert_eq!(reply_to("\u{e9}t\u{e9}\r\n".as_bytes()), Err("unexpected reply `\u{e9}t\u{e9}`".into()));
+        assert_eq!(reply_to(b"$2\r\nabcd"), Err("malformed reply: a value of 2 bytes not followed by CRLF".into()));
+        assert_eq!(reply_to(b""), Err("connection closed or malformed reply".into()));
+        let endless: &'static [u8] = Box::leak([b'+'].repeat(1 << 20).into_boxed_slice());
+        assert_eq!(reply_to(endless), Err("connection closed or malformed reply".into()));
     }
 
     #[test]

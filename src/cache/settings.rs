@@ -76,8 +76,9 @@ pub struct CacheSpec {
     pub interval: Option<Duration>,
 }
 
-/// The cache of one run, resolved.
-#[derive(Debug, Clone, Default)]
+/// The cache of one run, resolved. The default is no disk cache, no Redis, and entries fresh
+/// for [`DEFAULT_TTL`].
+#[derive(Debug, Clone)]
 pub struct CacheSettings {
     /// The directory of the disk cache; `None`: no disk cache (no home directory).
     pub dir: Option<PathBuf>,
@@ -89,6 +90,12 @@ pub struct CacheSettings {
     pub refresh: bool,
     /// Time to live of entries no policy sets one for.
     pub default_ttl: Duration,
+}
+
+impl Default for CacheSettings {
+    fn default() -> Self {
+        Self { dir: None, redis: None, offline: false, refresh: false, default_ttl: DEFAULT_TTL }
+    }
 }
 
 impl CacheSettings {

@@ -8,9 +8,10 @@
 //! With a [`Platform`], the index is read (`GET`) and the digest of that platform's manifest
 //! is returned instead; a single-platform image has only its own digest.
 
+use std::fmt::Write as _;
+
 use reqwest::Method;
 use reqwest::header::HeaderValue;
-use rustls::crypto::hash::{Hash, HashAlgorithm};
 
 use crate::registry::client::Endpoint;
 use crate::registry::client::RegistryClient;
@@ -90,7 +91,7 @@ impl RegistryClient {
         let response = self.fetch(&endpoint, Method::GET, url, MANIFEST_ACCEPT, RequestKind::ManifestGet).await?;
         let body = response.bytes().await.map_err(|e| endpoint.connect_error(e))?;
         ensure_manifest(&endpoint, request, &body)?;
-        body_digest(&endpoint, reference, &body)
+        Ok(sha256_digest(&body))
     }
 
     /// `GET`s the manifest at `url` and picks `platform`'s child if it is an index.
@@ -112,7 +113,7 @@ impl RegistryClient {
             source,
         })?;
         let Some(manifests) = index.manifests else {
-            return body_digest(endpoint, reference, &body);
+            return Ok(sha256_digest(&body));
         };
         let digest = platform.pick(&manifests).ok_or_else(|| RegistryError::NoPlatform {
             registry: endpoint.registry.clone(),
@@ -164,16 +165,6 @@ fn ensure_manifest(endpoint: &Endpoint, request: String, body: &[u8]) -> Result<
     Err(invalid(<serde_json::Error as serde::de::Error>::custom(problem)))
 }
 
-/// The digest of a manifest body as served.
-fn body_digest(endpoint: &Endpoint, reference: &str, body: &[u8]) -> Result<String, RegistryError> {
-    sha256_digest(body).ok_or_else(|| RegistryError::InvalidDigest {
-        registry: endpoint.registry.clone(),
-        repository: endpoint.repository.clone(),
-        reference: reference.to_owned(),
-        value: "(no sha256 implementation to hash the manifest)".to_owned(),
-    })
-}
-
 /// The digest in a `Docker-Content-Digest` value, if it is a valid `sha256:` digest.
 fn checked_digest(value: &HeaderValue) -> Option<String> {
     let value = value.to_str().ok()?.trim();
@@ -195,19 +186,22 @@ pub(crate) fn is_valid_tag(value: &str) -> bool {
         && bytes.iter().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
 }
 
-/// `sha256:<hex>` of `bytes`.
-///
-/// The SHA-256 comes from the ring provider rustls already carries for TLS, so the crate needs
-/// no second hash implementation. `None` only if that provider had no SHA-256 suite.
-fn sha256_digest(bytes: &[u8]) -> Option<String> {
-    let hash: &dyn Hash = rustls::crypto::ring::ALL_CIPHER_SUITES
-        .iter()
-        .filter_map(|suite| suite.tls13())
-        .map(|suite| suite.common.hash_provider)
-        .find(|hash| hash.algorithm() == HashAlgorithm::SHA256)?;
-    let output = hash.hash(bytes);
-    let hex: String = output.as_ref().iter().map(|b| format!("{b:02x}")).collect();
-    Some(format!("sha256:{hex}"))
+/// `sha256:<hex>` of `bytes`: the digest of a manifest body as served.
+fn sha256_digest(bytes: &[u8]) -> String {
+    format!("sha256:{}", sha256_hex(bytes))
+}
+
+/// SHA-256 of `bytes`, in lowercase hex.
+pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
+    hex(ring::digest::digest(&ring::digest::SHA256, bytes).as_ref())
+}
+
+/// `bytes` in lowercase hex.
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    bytes.iter().fold(String::with_capacity(2 * bytes.len()), |mut hex, byte| {
+        let _ = write!(hex, "{byte:02x}");
+        hex
+    })
 }
 
 #[cfg(test)]
@@ -216,14 +210,8 @@ mod tests {
 
     #[test]
     fn sha256_of_known_inputs() {
-        assert_eq!(
-            sha256_digest(b"").as_deref(),
-            Some("sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
-        );
-        assert_eq!(
-            sha256_digest(b"abc").as_deref(),
-            Some("sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
-        );
+        assert_eq!(sha256_digest(b""), "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+        assert_eq!(sha256_digest(b"abc"), "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
     }
 
     #[test]

@@ -6,12 +6,11 @@
 //! credentials never share an answer; a slow hash keeps a weak password from being guessed back
 //! from an entry.
 
-use std::fmt::Write as _;
 use std::num::NonZeroU32;
 
-use crate::registry::RegistryError;
 use crate::registry::client::RegistryClient;
 use crate::registry::credentials::Credentials;
+use crate::registry::{RegistryError, hex};
 
 /// PBKDF2 rounds: slow enough to make guessing costly, once per host and run.
 const ROUNDS: NonZeroU32 = NonZeroU32::new(10_000).expect("non-zero");
@@ -39,10 +38,7 @@ fn identity(host: &str, credentials: &Credentials) -> String {
     let salt = format!("imgpolicy-cache-identity/v1\0{host}");
     let mut hash = [0u8; 16];
     ring::pbkdf2::derive(ring::pbkdf2::PBKDF2_HMAC_SHA256, ROUNDS, salt.as_bytes(), secret.as_bytes(), &mut hash);
-    hash.iter().fold(format!("{kind}-"), |mut text, byte| {
-        let _ = write!(text, "{byte:02x}");
-        text
-    })
+    format!("{kind}-{}", hex(&hash))
 }
 
 #[cfg(test)]

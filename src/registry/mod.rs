@@ -32,6 +32,7 @@ mod tags;
 pub use auth::TokenError;
 pub use client::RegistryClient;
 pub use credentials::CredentialError;
+pub(crate) use digest::{hex, sha256_hex};
 pub use error::RegistryError;
 pub use platform::{ParsePlatformError, Platform};
 pub use runtime::block_on;

@@ -10,32 +10,13 @@ use base64::engine::general_purpose::STANDARD;
 
 use crate::harness::{Output, Test};
 use crate::registry::{RecordingProxy, TestRegistry};
+use crate::scripted_registry::resource_list;
 
-/// A ResourceList with a Pod marked with policy `app` over `host/team/app`, and an
-/// ImagePolicyConfig; `policy_extra` goes into the policy's flow mapping, `spec_extra` under
-/// `spec`.
+/// A ResourceList with a Pod of `host/team/app:1.0.0` marked with policy `app` (semver
+/// `>=1.0.0`), and an ImagePolicyConfig; `policy_extra` goes into the policy's flow mapping,
+/// `spec_extra` under `spec`.
 pub(crate) fn input(host: &str, policy_extra: &str, spec_extra: &str) -> String {
-    format!(
-        r#"apiVersion: config.kubernetes.io/v1
-kind: ResourceList
-items:
-- apiVersion: v1
-  kind: Pod
-  metadata: {{name: app}}
-  spec:
-    containers:
-    - name: app
-      image: {host}/team/app:1.0.0 # {{"$imagepolicy": "flux-system:app"}}
-functionConfig:
-  apiVersion: imgpolicy.dev/v1alpha1
-  kind: ImagePolicyConfig
-  metadata: {{name: images}}
-  spec:
-    registries: [{{host: '{host}', insecure: true}}]
-    policies:
-    - {{name: app, image: {host}/team/app, policy: {{semver: {{range: '>=1.0.0'}}}}{policy_extra}}}
-{spec_extra}"#
-    )
+    resource_list(host, "team/app", "1.0.0", "semver: {range: '>=1.0.0'}", policy_extra, spec_extra)
 }
 
 /// One "machine": a cache directory and a Docker config of its own.

@@ -13,6 +13,11 @@ fn input(host: &str, spec_extra: &str) -> String {
     crate::cache::input(host, ", digestReflectionPolicy: Always", spec_extra)
 }
 
+/// [`input`] with `spec.cache.redis` set to `url`.
+fn with_redis(host: &str, url: &str) -> String {
+    input(host, &format!("    cache: {{redis: '{url}'}}\n"))
+}
+
 /// `2.0.0@<digest>`, what every run here writes.
 fn updated() -> String {
     format!("2.0.0@{}", TestRegistry::shared().digest("team/app", "2.0.0"))
@@ -23,7 +28,7 @@ fn a_second_machine_gets_the_answer_from_redis() {
     let redis = TestRedis::start();
     let proxy = TestRegistry::shared().recording_proxy();
     let host = &proxy.host;
-    let input = input(host, &format!("    cache: {{redis: '{}'}}\n", redis.url(3)));
+    let input = with_redis(host, &redis.url(3));
     let digest = TestRegistry::shared().digest("team/app", "2.0.0");
     let first = Machine::new().run(&input, &["--verbose"], &[]);
     assert_updated(&first, host, &format!("2.0.0@{digest}"));
@@ -53,7 +58,7 @@ fn concurrent_renderers_fetch_once() {
     let redis = TestRedis::start();
     let proxy = TestRegistry::shared().recording_proxy();
     let host = &proxy.host;
-    let input = input(host, &format!("    cache: {{redis: '{}'}}\n", redis.url(0)));
+    let input = with_redis(host, &redis.url(0));
     let outputs: Vec<_> = thread::scope(|scope| {
         let runs: Vec<_> = (0..6).map(|_| scope.spawn(|| Machine::new().run(&input, &[], &[]))).collect();
         runs.into_iter().map(|run| run.join().expect("renderer thread")).collect()
@@ -71,7 +76,7 @@ fn redis_down_falls_back_to_the_local_cache_with_a_warning() {
     let host = &proxy.host;
     // Nothing listens on port 1: connections are refused.
     let closed = "redis://127.0.0.1:1/0";
-    let input = input(host, &format!("    cache: {{redis: '{closed}'}}\n"));
+    let input = with_redis(host, closed);
     let machine = Machine::new();
     let output = machine.run(&input, &["--verbose"], &[]);
     assert_updated(&output, host, &updated());
@@ -89,7 +94,7 @@ fn redis_down_falls_back_to_the_local_cache_with_a_warning() {
 #[test]
 fn an_invalid_redis_url_is_a_config_error() {
     let proxy = TestRegistry::shared().recording_proxy();
-    let output = Machine::new().run(&input(&proxy.host, "    cache: {redis: 'http://:pw@x'}\n"), &[], &[]);
+    let output = Machine::new().run(&with_redis(&proxy.host, "http://:pw@x"), &[], &[]);
     assert_eq!(output.status, 1, "{}", output.transcript());
     assert!(
         output
@@ -110,7 +115,7 @@ fn a_redis_that_hangs_does_not_hang_the_render() {
     let silent = std::net::TcpListener::bind("127.0.0.1:0").expect("a loopback port");
     let url = format!("redis://{}/0", silent.local_addr().expect("address"));
     let started = std::time::Instant::now();
-    let output = Machine::new().run(&input(host, &format!("    cache: {{redis: '{url}'}}\n")), &[], &[]);
+    let output = Machine::new().run(&with_redis(host, &url), &[], &[]);
     assert_updated(&output, host, &updated());
     assert!(output.stdout.contains(&format!("redis `{url}`: no answer within 2s")), "{}", output.stdout);
     assert!(started.elapsed() < std::time::Duration::from_secs(8), "{:?}", started.elapsed());

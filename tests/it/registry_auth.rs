@@ -6,12 +6,9 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
-
-use crate::harness::{Output, Test};
+use crate::harness::Output;
 use crate::registry::{Fault, TestRegistry};
-use crate::secure_registry::{GOOGLE_TOKEN, PASSWORD, REFRESH_TOKEN, SECRETS, SecureRegistries, USER};
+use crate::secure_registry::{Env, PASSWORD, REFRESH_TOKEN, SecureRegistries, USER, basic_auths, executable};
 
 /// One policy and the containers that use it; every container is marked with the policy.
 struct Uses<'a> {
@@ -59,67 +56,24 @@ fn single(repository: String, old: &str) -> Vec<Uses<'static>> {
     vec![Uses { policy: "app", repository, range: ">=1.0.0", extra: "", images: vec![image] }]
 }
 
-/// An environment with its own empty `DOCKER_CONFIG`, so nothing of the machine's leaks in.
-struct Env {
-    docker_config: tempfile::TempDir,
-    envs: Vec<(String, String)>,
-}
-
-impl Env {
-    fn new() -> Self {
-        let docker_config = tempfile::tempdir().expect("temp dir");
-        let envs = vec![
-            ("DOCKER_CONFIG".to_owned(), docker_config.path().display().to_string()),
-            ("REGISTRY_AUTH_FILE".to_owned(), String::new()),
-            ("XDG_RUNTIME_DIR".to_owned(), String::new()),
-            ("GCE_METADATA_HOST".to_owned(), String::new()),
-        ];
-        Self { docker_config, envs }
-    }
-
-    /// Writes `config.json`.
-    fn config_json(self, json: &serde_json::Value) -> Self {
-        std::fs::write(self.docker_config.path().join("config.json"), json.to_string()).expect("write config.json");
-        self
-    }
-
-    fn env(mut self, key: &str, value: &str) -> Self {
-        self.envs.retain(|(k, _)| k != key);
-        self.envs.push((key.to_owned(), value.to_owned()));
-        self
-    }
-
-    /// Runs the function on `input` with `args`, and checks no secret is in any output.
-    #[track_caller]
-    fn run(&self, input: &str, args: &[&str]) -> Output {
-        let mut test = Test::new().stdin(input).args(args);
-        for (key, value) in &self.envs {
-            test = test.env(key, value);
-        }
-        let output = test.run();
-        assert_no_secrets(&output);
-        output
-    }
-}
-
-/// No sentinel secret in stdout (ResourceList and results) or stderr.
-#[track_caller]
-fn assert_no_secrets(output: &Output) {
-    for secret in SECRETS {
-        assert!(!output.stdout.contains(secret), "`{secret}` leaked to stdout:\n{}", output.stdout);
-        assert!(!output.stderr.contains(secret), "`{secret}` leaked to stderr:\n{}", output.stderr);
-    }
-    let basic = STANDARD.encode(format!("{USER}:{PASSWORD}"));
-    assert!(!output.transcript().contains(&basic), "basic credentials leaked:\n{}", output.transcript());
-}
-
-fn basic_auth() -> serde_json::Value {
-    serde_json::json!({"auth": STANDARD.encode(format!("{USER}:{PASSWORD}"))})
-}
-
 #[track_caller]
 fn assert_success(output: &Output) {
     assert_eq!(output.status, 0, "{}", output.transcript());
+}
+
+/// The `registries:` line of `spec`, one flow mapping per entry ([`insecure_entry`], [`tls_entry`]).
+fn registries(entries: &[String]) -> String {
+    format!("    registries: [{}]\n", entries.join(", "))
+}
+
+/// A plain-HTTP registry entry.
+fn insecure_entry(host: &str) -> String {
+    format!("{{host: '{host}', insecure: true}}")
+}
+
+/// The TLS registry's entry, trusting the fixture's CA, with `extra` fields.
+fn tls_entry(secure: &SecureRegistries, extra: &str) -> String {
+    format!("{{host: '{}', caFile: '{}'{extra}}}", secure.tls_host, ca(secure))
 }
 
 /// The CA file in the form the YAML wants.
@@ -131,8 +85,8 @@ fn ca(secure: &SecureRegistries) -> String {
 fn tls_and_htpasswd_with_credentials_in_docker_config() {
     let secure = SecureRegistries::shared();
     let host = &secure.tls_host;
-    let env = Env::new().config_json(&serde_json::json!({"auths": {format!("https://{host}"): basic_auth()}}));
-    let registries = format!("    registries: [{{host: '{host}', caFile: '{}'}}]\n", ca(secure));
+    let env = Env::new().config_json(&basic_auths(&format!("https://{host}")));
+    let registries = registries(&[tls_entry(secure, "")]);
     let output = env.run(&resource_list(&single(format!("{host}/team/app"), "1.0.0"), &registries), &[]);
     assert_success(&output);
     assert!(output.stdout.contains(&format!("image: {host}/team/app:2.0.0 #")), "{}", output.stdout);
@@ -142,7 +96,7 @@ fn tls_and_htpasswd_with_credentials_in_docker_config() {
 fn ssl_cert_file_is_trusted_and_unknown_cas_are_not() {
     let secure = SecureRegistries::shared();
     let host = &secure.tls_host;
-    let env = Env::new().config_json(&serde_json::json!({"auths": {host.clone(): basic_auth()}}));
+    let env = Env::new().config_json(&basic_auths(host));
     let input = resource_list(&single(format!("{host}/team/app"), "1.0.0"), "");
     let output = env.run(&input, &[]);
     assert_eq!(output.status, 1, "{}", output.transcript());
@@ -159,7 +113,7 @@ fn a_wrong_password_fails_without_showing_it() {
     let host = &secure.tls_host;
     let wrong = serde_json::json!({"username": USER, "password": "SENTINEL-wrong-password"});
     let env = Env::new().config_json(&serde_json::json!({"auths": {host.clone(): wrong}}));
-    let registries = format!("    registries: [{{host: '{host}', caFile: '{}'}}]\n", ca(secure));
+    let registries = registries(&[tls_entry(secure, "")]);
     let output = env.run(&resource_list(&single(format!("{host}/team/app"), "1.0.0"), &registries), &["--verbose"]);
     assert_eq!(output.status, 1, "{}", output.transcript());
     assert!(
@@ -176,17 +130,13 @@ fn a_wrong_password_fails_without_showing_it() {
 /// about to `dir/calls`.
 fn credential_helper(dir: &Path, basic_host: &str, token_host: &str) {
     let script = format!(
-        "#!/bin/sh\nread server\necho \"$server\" >> '{calls}'\ncase \"$server\" in\n  \
+        "read server\necho \"$server\" >> '{calls}'\ncase \"$server\" in\n  \
          '{basic_host}') printf '{{\"ServerURL\":\"%s\",\"Username\":\"{USER}\",\"Secret\":\"{PASSWORD}\"}}' \"$server\" ;;\n  \
          '{token_host}') printf '{{\"ServerURL\":\"%s\",\"Username\":\"<token>\",\"Secret\":\"{REFRESH_TOKEN}\"}}' \"$server\" ;;\n  \
          *) echo 'credentials not found in native keychain'; exit 1 ;;\nesac\n",
         calls = dir.join("calls").display()
     );
-    let path = dir.join("docker-credential-test");
-    std::fs::write(&path, script).expect("write the helper");
-    let mut permissions = std::fs::metadata(&path).expect("metadata").permissions();
-    std::os::unix::fs::PermissionsExt::set_mode(&mut permissions, 0o755);
-    std::fs::set_permissions(&path, permissions).expect("make the helper executable");
+    executable(dir, "docker-credential-test", &script);
 }
 
 #[test]
@@ -216,12 +166,7 @@ fn credential_helpers_give_basic_credentials_and_identity_tokens() {
             images: vec![format!("{token}/team/web:1.0.0"), format!("{token}/team/web:1.1.0")],
         },
     ];
-    let registries = format!(
-        "    registries: [{{host: '{tls}', caFile: '{}'}}, {{host: '{token}', insecure: true}}, \
-         {{host: '{}', insecure: true}}]\n",
-        ca(secure),
-        secure.issuer_host
-    );
+    let registries = registries(&[tls_entry(secure, ""), insecure_entry(token), insecure_entry(&secure.issuer_host)]);
     let output = env.run(&resource_list(&uses, &registries), &[]);
     assert_success(&output);
     let web = TestRegistry::shared().digest("team/web", "2.0.0");
@@ -242,10 +187,7 @@ fn identity_tokens_in_auths_are_exchanged_and_refusals_reported() {
     let secure = SecureRegistries::shared();
     let token = &secure.token_host;
     let env = Env::new().config_json(&serde_json::json!({"auths": {token.clone(): {"identitytoken": REFRESH_TOKEN}}}));
-    let registries = format!(
-        "    registries: [{{host: '{token}', insecure: true}}, {{host: '{}', insecure: true}}]\n",
-        secure.issuer_host
-    );
+    let registries = registries(&[insecure_entry(token), insecure_entry(&secure.issuer_host)]);
     let output = env.run(&resource_list(&single(format!("{token}/multi/arch"), "1.0.0"), &registries), &[]);
     assert_success(&output);
     assert!(output.stdout.contains(&format!("{token}/multi/arch:1.1.0 #")), "{}", output.stdout);
@@ -269,7 +211,7 @@ fn credentials_are_not_sent_to_a_plain_http_realm() {
     let token = &secure.token_host;
     let env = Env::new().config_json(&serde_json::json!({"auths": {token.clone(): {"identitytoken": REFRESH_TOKEN}}}));
     // The issuer's host is not marked insecure.
-    let registries = format!("    registries: [{{host: '{token}', insecure: true}}]\n");
+    let registries = registries(&[insecure_entry(token)]);
     let output = env.run(&resource_list(&single(format!("{token}/team/app"), "1.0.0"), &registries), &[]);
     assert_eq!(output.status, 1, "{}", output.transcript());
     assert!(output.stdout.contains("is not HTTPS; credentials are only sent over HTTPS"), "{}", output.stdout);
@@ -280,7 +222,7 @@ fn google_hosts_get_a_metadata_server_token() {
     let secure = SecureRegistries::shared();
     let host = &secure.tls_host;
     let env = Env::new().env("GCE_METADATA_HOST", &secure.metadata_host);
-    let registries = format!("    registries: [{{host: '{host}', caFile: '{}', credentials: google}}]\n", ca(secure));
+    let registries = registries(&[tls_entry(secure, ", credentials: google")]);
     let before = secure.metadata_requests();
     let uses = vec![
         Uses {
@@ -303,11 +245,10 @@ fn google_hosts_get_a_metadata_server_token() {
     assert!(output.stdout.contains(&format!("{host}/team/web:1.1.0 #")), "{}", output.stdout);
     assert_eq!(secure.metadata_requests() - before, 1, "one access token per host and run");
     // A config.json entry wins over Google's sources.
-    let env = env.config_json(&serde_json::json!({"auths": {host.clone(): basic_auth()}}));
+    let env = env.config_json(&basic_auths(host));
     let before = secure.metadata_requests();
     assert_success(&env.run(&resource_list(&uses, &registries), &[]));
     assert_eq!(secure.metadata_requests(), before);
-    assert!(!GOOGLE_TOKEN.is_empty());
 }
 
 #[test]
@@ -316,9 +257,8 @@ fn redirects_drop_authorization_on_another_host() {
     let target = registry.logging_proxy();
     let redirecting = registry.redirecting_proxy(&target.host);
     let host = &redirecting.host;
-    let env = Env::new().config_json(&serde_json::json!({"auths": {host.clone(): basic_auth()}}));
-    let registries =
-        format!("    registries: [{{host: '{host}', insecure: true}}, {{host: '{}', insecure: true}}]\n", target.host);
+    let env = Env::new().config_json(&basic_auths(host));
+    let registries = registries(&[insecure_entry(host), insecure_entry(&target.host)]);
     let output = env.run(&resource_list(&single(format!("{host}/team/app"), "1.0.0"), &registries), &[]);
     assert_success(&output);
     let first = redirecting.requests();
@@ -341,7 +281,7 @@ fn a_platform_picks_its_manifest_from_the_index() {
         extra: ", digestReflectionPolicy: Always, platform: linux/arm64",
         images: vec![format!("{host}/multi/arch:1.0.0")],
     }];
-    let registries = format!("    registries: [{{host: '{host}', insecure: true}}]\n");
+    let registries = registries(&[insecure_entry(host)]);
     let output = Env::new().run(&resource_list(&uses, &registries), &[]);
     assert_success(&output);
     let arm64 = registry.child_digest("multi/arch", "1.1.0", "linux/arm64");
@@ -363,7 +303,7 @@ fn the_run_deadline_ends_in_a_clear_error() {
     let registry = TestRegistry::shared();
     let proxy = registry.faulty_proxy(vec![Fault::Hang(Duration::from_secs(30)); 4], false);
     let host = &proxy.host;
-    let spec = format!("    registries: [{{host: '{host}', insecure: true}}]\n    timeout: 2s\n");
+    let spec = registries(&[insecure_entry(host)]) + "    timeout: 2s\n";
     let started = Instant::now();
     let output = Env::new().run(&resource_list(&single(format!("{host}/team/app"), "1.0.0"), &spec), &[]);
     assert!(started.elapsed() < Duration::from_secs(15), "{:?}", started.elapsed());
@@ -384,7 +324,7 @@ fn the_run_deadline_ends_in_a_clear_error() {
 fn twenty_markers_over_five_repositories() {
     let secure = SecureRegistries::shared();
     let token = &secure.token_host;
-    let env = Env::new().config_json(&serde_json::json!({"auths": {token.clone(): basic_auth()}}));
+    let env = Env::new().config_json(&basic_auths(token));
     let repositories = ["backend/server", "team/app", "multi/arch", "numbers/build", "team/web"];
     let names = ["a", "b", "c", "d", "e"];
     let uses: Vec<Uses<'_>> = repositories
@@ -398,10 +338,7 @@ fn twenty_markers_over_five_repositories() {
             images: (0..4).map(|n| format!("{token}/{repository}:0.0.{n}")).collect(),
         })
         .collect();
-    let registries = format!(
-        "    registries: [{{host: '{token}', insecure: true}}, {{host: '{}', insecure: true}}]\n",
-        secure.issuer_host
-    );
+    let registries = registries(&[insecure_entry(token), insecure_entry(&secure.issuer_host)]);
     let before: Vec<usize> = repositories.iter().map(|r| secure.issued(r, "basic")).collect();
     let output = env.run(&resource_list(&uses, &registries), &["--verbose"]);
     assert_success(&output);

@@ -39,6 +39,15 @@ fn chain(err: &dyn std::error::Error) -> String {
     text
 }
 
+/// The error chain of the test token endpoint refusing a pull token for `denied/app`.
+fn denied_app_refused(host: &str) -> String {
+    format!(
+        "cannot get a pull token for `denied/app` on registry `{host}`\n\
+         caused by: token endpoint `http://{host}/token` answered `403 Forbidden`: \
+         DENIED: access to the requested resource is denied"
+    )
+}
+
 #[tokio::test]
 async fn lists_all_tags() {
     let registry = TestRegistry::shared();
@@ -172,14 +181,7 @@ async fn a_token_that_leaves_out_a_repository_is_followed_by_its_own() {
     // The shared token does not grant `denied/app`: refused, it asks for a token of its own,
     // which the endpoint refuses, and that is the error.
     let err = client.list_tags(host, "denied/app").await.expect_err("refused token");
-    assert_eq!(
-        chain(&err),
-        format!(
-            "cannot get a pull token for `denied/app` on registry `{host}`\n\
-             caused by: token endpoint `http://{host}/token` answered `403 Forbidden`: \
-             DENIED: access to the requested resource is denied"
-        )
-    );
+    assert_eq!(chain(&err), denied_app_refused(host));
     assert_eq!(client.request_counts().tokens, 2);
 }
 
@@ -193,7 +195,7 @@ async fn a_fresh_shared_token_that_leaves_out_a_repository_is_followed_by_its_ow
     let (web, denied) = tokio::join!(client.list_tags(host, "team/web"), client.list_tags(host, "denied/app"));
     assert_eq!(sorted(web.expect("tags")), expected_tags("team/web"));
     let err = denied.expect_err("refused token");
-    assert!(chain(&err).contains("answered `403 Forbidden`: DENIED"), "{}", chain(&err));
+    assert_eq!(chain(&err), denied_app_refused(host));
     assert_eq!(client.request_counts().tokens, 2);
 }
 
@@ -206,14 +208,7 @@ async fn token_endpoint_refusal_is_reported() {
         panic!("expected a token status error, got {err:?}");
     };
     assert_eq!(status.as_u16(), 403);
-    assert_eq!(
-        chain(&err),
-        format!(
-            "cannot get a pull token for `denied/app` on registry `{host}`\n\
-             caused by: token endpoint `http://{host}/token` answered `403 Forbidden`: \
-             DENIED: access to the requested resource is denied"
-        )
-    );
+    assert_eq!(chain(&err), denied_app_refused(host));
     assert!(!chain(&err).contains("test-token"), "no token in messages");
 }
 

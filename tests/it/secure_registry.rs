@@ -24,6 +24,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use serde_json::json;
 
+use crate::harness::{Output, Test};
 use crate::registry::{TestRegistry, free_port, spawn_registry};
 
 /// The user of the basic-auth and token registries.
@@ -224,6 +225,81 @@ impl SecureRegistries {
             _dir: dir,
         }
     }
+}
+
+/// A run environment with its own `DOCKER_CONFIG` (empty until [`Env::config_json`]) and none
+/// of the machine's other credential sources (Podman's auth file, the GCE metadata server), so
+/// nothing of the machine's leaks in. Every run is checked with [`assert_no_secrets`].
+pub(crate) struct Env {
+    docker_config: tempfile::TempDir,
+    envs: Vec<(String, String)>,
+}
+
+impl Env {
+    pub(crate) fn new() -> Self {
+        let docker_config = tempfile::tempdir().expect("temp dir");
+        let envs = vec![
+            ("DOCKER_CONFIG".to_owned(), docker_config.path().display().to_string()),
+            ("REGISTRY_AUTH_FILE".to_owned(), String::new()),
+            ("XDG_RUNTIME_DIR".to_owned(), String::new()),
+            ("GCE_METADATA_HOST".to_owned(), String::new()),
+        ];
+        Self { docker_config, envs }
+    }
+
+    /// Writes `config.json`.
+    pub(crate) fn config_json(self, json: &serde_json::Value) -> Self {
+        std::fs::write(self.docker_config.path().join("config.json"), json.to_string()).expect("write config.json");
+        self
+    }
+
+    /// Sets (or replaces) an environment variable of the runs.
+    pub(crate) fn env(mut self, key: &str, value: &str) -> Self {
+        self.envs.retain(|(k, _)| k != key);
+        self.envs.push((key.to_owned(), value.to_owned()));
+        self
+    }
+
+    /// Runs the binary on `input` with `args`, and checks no secret is in any output.
+    #[track_caller]
+    pub(crate) fn run(&self, input: &str, args: &[&str]) -> Output {
+        let mut test = Test::new().stdin(input).args(args);
+        for (key, value) in &self.envs {
+            test = test.env(key, value);
+        }
+        let output = test.run();
+        assert_no_secrets(&output);
+        output
+    }
+}
+
+/// No sentinel, no basic `Authorization` value carrying one, and no panic anywhere in `output`.
+#[track_caller]
+pub(crate) fn assert_no_secrets(output: &Output) {
+    let transcript = output.transcript();
+    for secret in SECRETS {
+        assert!(!transcript.contains(secret), "`{secret}` leaked:\n{transcript}");
+    }
+    for (user, secret) in [(USER, PASSWORD), ("oauth2accesstoken", GOOGLE_TOKEN), ("<token>", REFRESH_TOKEN)] {
+        let basic = STANDARD.encode(format!("{user}:{secret}"));
+        assert!(!transcript.contains(&basic), "basic credentials of `{user}` leaked:\n{transcript}");
+    }
+    assert!(!transcript.contains("panicked"), "{transcript}");
+}
+
+/// A Docker `config.json` with the test user's basic credentials for `server` (a host, or a
+/// URL as `docker login` writes it).
+pub(crate) fn basic_auths(server: &str) -> serde_json::Value {
+    json!({"auths": {server: {"auth": STANDARD.encode(format!("{USER}:{PASSWORD}"))}}})
+}
+
+/// Writes an executable `name` into `dir` running `script` (sh).
+pub(crate) fn executable(dir: &Path, name: &str, script: &str) {
+    let path = dir.join(name);
+    std::fs::write(&path, format!("#!/bin/sh\n{script}")).expect("write");
+    let mut permissions = std::fs::metadata(&path).expect("metadata").permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut permissions, 0o755);
+    std::fs::set_permissions(&path, permissions).expect("chmod");
 }
 
 /// Runs `openssl args` in `dir`, failing the test if it fails.
