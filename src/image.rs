@@ -13,8 +13,6 @@ use regex::Regex;
 /// Docker Hub's canonical name.
 pub const DOCKER_HUB: &str = "docker.io";
 
-static TAG: LazyLock<Regex> = LazyLock::new(|| compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$"));
-static DIGEST: LazyLock<Regex> = LazyLock::new(|| compile(r"^sha256:[a-f0-9]{64}$"));
 static PATH_COMPONENT: LazyLock<Regex> = LazyLock::new(|| compile(r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$"));
 static HOST: LazyLock<Regex> = LazyLock::new(|| {
     compile(
@@ -26,14 +24,20 @@ fn compile(pattern: &str) -> Regex {
     Regex::new(pattern).unwrap_or_else(|error| unreachable!("static pattern: {error}"))
 }
 
-/// Whether `tag` is a valid OCI tag: `[A-Za-z0-9_][A-Za-z0-9._-]{0,127}`.
+/// Whether `tag` is a valid OCI tag: `[A-Za-z0-9_][A-Za-z0-9._-]{0,127}`. Checked byte by byte:
+/// it runs on every tag a registry lists.
 pub fn is_valid_tag(tag: &str) -> bool {
-    TAG.is_match(tag)
+    let bytes = tag.as_bytes();
+    bytes.first().is_some_and(|b| b.is_ascii_alphanumeric() || *b == b'_')
+        && bytes.len() <= 128
+        && bytes.iter().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
 }
 
 /// Whether `digest` is `sha256:` followed by 64 lowercase hex digits.
 pub fn is_valid_digest(digest: &str) -> bool {
-    DIGEST.is_match(digest)
+    digest
+        .strip_prefix("sha256:")
+        .is_some_and(|hex| hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)))
 }
 
 /// A repository on a registry, normalised (`docker.io/library/nginx`).
@@ -207,5 +211,28 @@ mod tests {
         assert!(ImageRef::parse("nginx@sha256:xyz").is_err());
         assert!(!is_valid_tag(&"a".repeat(129)));
         assert!(is_valid_tag(&"a".repeat(128)));
+    }
+
+    #[test]
+    fn tag_validation() {
+        for tag in ["latest", "1.0.0", "_x", "main-0a1b2c3-1700000000", "sha256-0123abcd.sig"] {
+            assert!(is_valid_tag(tag), "{tag}");
+        }
+        let long = "a".repeat(129);
+        for tag in ["", ".x", "-x", "a/b", "a:b", "a b", "é", long.as_str()] {
+            assert!(!is_valid_tag(tag), "{tag}");
+        }
+        assert!(is_valid_tag(&long[1..]));
+    }
+
+    #[test]
+    fn digest_validation() {
+        let good = format!("sha256:{}", "0a".repeat(32));
+        assert!(is_valid_digest(&good));
+        assert!(!is_valid_digest(&good.to_uppercase()));
+        assert!(!is_valid_digest(&format!("sha512:{}", "0a".repeat(32))));
+        assert!(!is_valid_digest(&good[..good.len() - 1]));
+        assert!(!is_valid_digest(&format!("{good}0")));
+        assert!(!is_valid_digest(&format!("sha256:{}", "g".repeat(64))));
     }
 }
