@@ -18,9 +18,9 @@ pub const DEFAULT_TTL: Duration = Duration::from_secs(60);
 pub const CACHE_DIR_ENV: &str = "IMGPOLICY_CACHE_DIR";
 /// The environment variable holding a `redis://` URL.
 pub const REDIS_URL_ENV: &str = "IMGPOLICY_REDIS_URL";
-/// The environment variable that, set to `1` or `true`, means `--offline`.
+/// The environment variable that, set (see [`CacheOptions::from_vars`]), means `--offline`.
 pub const OFFLINE_ENV: &str = "IMGPOLICY_OFFLINE";
-/// The environment variable that, set to `1` or `true`, means `--refresh`.
+/// The environment variable that, set (see [`CacheOptions::from_vars`]), means `--refresh`.
 pub const REFRESH_ENV: &str = "IMGPOLICY_REFRESH";
 
 /// What the operator asked for, from flags and the environment.
@@ -42,10 +42,16 @@ impl CacheOptions {
         Self::from_vars(|name| std::env::var(name).ok())
     }
 
-    /// The options `var` (an environment lookup) sets; empty values count as unset.
+    /// The options `var` (an environment lookup) sets; empty values count as unset. A flag is
+    /// on for any value but `0`, `false`, `no` and `off` (in any case): `TRUE` or `on` must not
+    /// silently mean off.
     pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Self {
         let value = |name| var(name).filter(|value| !value.is_empty());
-        let flag = |name| value(name).is_some_and(|value| matches!(value.as_str(), "1" | "true" | "yes"));
+        let flag = |name| {
+            value(name).is_some_and(|value| {
+                !["0", "false", "no", "off"].iter().any(|off| value.trim().eq_ignore_ascii_case(off))
+            })
+        };
         Self {
             dir: value(CACHE_DIR_ENV).map(PathBuf::from),
             redis: value(REDIS_URL_ENV),
@@ -164,6 +170,10 @@ mod tests {
         let options = options.with_flags(Some("/flag".into()), false, true);
         assert_eq!(options.dir, Some(PathBuf::from("/flag")));
         assert!(options.offline && options.refresh);
+        for (value, on) in [("TRUE", true), ("on", true), ("yes", true), ("0", false), ("False", false), ("off", false)]
+        {
+            assert_eq!(CacheOptions::from_vars(vars(&[(OFFLINE_ENV, value)])).offline, on, "{value}");
+        }
     }
 
     #[test]
