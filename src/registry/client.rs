@@ -251,7 +251,12 @@ impl RegistryClient {
     /// learns repositories from the requests made so far.
     pub fn announce(&self, host: &str, repository: &str) {
         let mut repositories = self.inner.repositories.lock().unwrap_or_else(PoisonError::into_inner);
-        repositories.entry(api_host(host).to_owned()).or_default().insert(repository.to_owned());
+        let host = api_host(host);
+        // Every request announces its repository: copy the names only the first time.
+        if repositories.get(host).is_some_and(|known| known.contains(repository)) {
+            return;
+        }
+        repositories.entry(host.to_owned()).or_default().insert(repository.to_owned());
     }
 
     /// The settings of `host` (as written, or an API host), or the defaults.
