@@ -26,7 +26,8 @@ use super::tree::ParseError;
 /// whether a source is past that is its call.
 const MAX_NESTING: usize = 200;
 
-/// Keys longer than this decline: granit-parser refuses a simple key past 1024 characters.
+/// Keys whose `:` is further than this from their start decline, in block and flow context:
+/// granit-parser stops taking a scalar for a key 1024 characters after its start.
 const MAX_KEY_BYTES: usize = 1000;
 
 /// More comments than this between `key:` and what follows decline: granit-parser buffers them
@@ -357,10 +358,7 @@ impl<'s, F: FnMut(Event<'s>, Span) -> Result<(), ParseError>> Scanner<'s, '_, F>
 
     /// A key and what follows it on its line; the mapping's keys are at column `indent`.
     fn key(&mut self, key: Scalar, indent: usize) -> Result<(), Declined> {
-        let Some(colon) = key.colon else { return Err(self.decline(key.start, "a scalar where a key belongs")) };
-        if key.end - key.start > MAX_KEY_BYTES {
-            return Err(self.decline(key.start, "a long key"));
-        }
+        let colon = self.key_colon(key)?;
         self.emit_scalar(key)?;
         let pos = self.skip_spaces(colon + 1);
         match self.at(pos) {
@@ -377,6 +375,16 @@ impl<'s, F: FnMut(Event<'s>, Span) -> Result<(), ParseError>> Scanner<'s, '_, F>
         }
         self.pending = Some(Pending { colon, line: self.line, indent, comments: 0 });
         self.end_line(pos)
+    }
+
+    /// The offset of the `:` after `key`, in block or flow context; declines when `key` is not
+    /// one, or is too long for granit-parser to take it for one.
+    fn key_colon(&self, key: Scalar) -> Result<usize, Declined> {
+        match key.colon {
+            Some(colon) if colon - key.start <= MAX_KEY_BYTES => Ok(colon),
+            Some(_) => Err(self.decline(key.start, "a long key")),
+            None => Err(self.decline(key.start, "a scalar where a key belongs")),
+        }
     }
 
     /// A value on the line of its key or `-`, and the rest of that line.
@@ -595,7 +603,7 @@ impl<'s, F: FnMut(Event<'s>, Span) -> Result<(), ParseError>> Scanner<'s, '_, F>
                 }
                 (Some(_), Next::First | Next::Entry, Some(Frame::FlowMapping)) => {
                     let key = self.flow_scalar(pos)?;
-                    let Some(colon) = key.colon else { return Err(self.decline(pos, "a flow entry without a value")) };
+                    let colon = self.key_colon(key)?;
                     self.emit_scalar(key)?;
                     let value = self.skip_spaces(colon + 1);
                     match self.at(value) {
@@ -1181,6 +1189,12 @@ mod tests {
         content_after_marker: "--- a\n",
         duplicate_sequence_after_mapping: "a: b\n- c\n",
         many_comments_after_key: &format!("a:\n{}b: 1\n", "# c\n".repeat(100)),
+        long_key: &format!("{}: b\n", "k".repeat(1100)),
+        long_flow_key: &format!("a: {{{}: b}}\n", "k".repeat(1100)),
+        long_quoted_flow_key: &format!("a: {{'{}': b}}\n", "k".repeat(1100)),
+        spaces_before_colon: &format!("k{}: b\n", " ".repeat(1100)),
+        spaces_before_colon_in_entry: &format!("- 'k'{}: b\n", " ".repeat(1100)),
+        spaces_before_flow_colon: &format!("a: {{k{}: b}}\n", " ".repeat(1100)),
     }
 
     #[test]
