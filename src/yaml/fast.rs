@@ -416,15 +416,23 @@ impl<'s, F: FnMut(Event<'s>, Span) -> Result<(), ParseError>> Scanner<'s, '_, F>
             Some(b'{' | b'[') => Token::Flow,
             Some(b'|' | b'>') => Token::Block,
             Some(b'\'' | b'"') => Token::Scalar(self.quoted(pos, false)?),
-            Some(b'-') if is_plain_safe(next) => Token::Scalar(self.plain(pos, false)?),
-            Some(b'-' | b'?' | b':' | b',' | b']' | b'}' | b'#' | b'&' | b'*' | b'!' | b'%' | b'@' | b'`') => {
-                return Err(self.decline(pos, "an indicator"));
-            }
-            _ => Token::Scalar(self.plain(pos, false)?),
+            _ if self.starts_plain(pos) => Token::Scalar(self.plain(pos, false)?),
+            _ => return Err(self.decline(pos, "an indicator")),
         })
     }
 
-    /// A plain scalar starting at `pos` (not an indicator), ending at a line break, a comment,
+    /// Whether a plain scalar starts at `pos`: not at an indicator, a space or a line break,
+    /// except for `-` before a safe character (`-1`, `--x`). The same in block and flow context.
+    #[inline(always)]
+    fn starts_plain(&self, pos: usize) -> bool {
+        match self.at(pos) {
+            Some(b'-') => is_plain_safe(self.at(pos + 1)),
+            Some(byte) => !is_indicator(byte) && !matches!(byte, b' ' | b'\n'),
+            None => false,
+        }
+    }
+
+    /// A plain scalar starting at `pos` (see [`Scanner::starts_plain`]), ending at a line break, a comment,
     /// `: ` (then a key) and, in flow context, a flow indicator.
     #[inline(always)]
     fn plain(&self, pos: usize, flow: bool) -> Result<Scalar, Declined> {
@@ -439,7 +447,7 @@ impl<'s, F: FnMut(Event<'s>, Span) -> Result<(), ParseError>> Scanner<'s, '_, F>
                         colon = Some(at);
                         break;
                     }
-                    Some(b',' | b'[' | b']' | b'{' | b'}') if flow => {
+                    Some(byte) if flow && is_flow_indicator(byte) => {
                         return Err(self.decline(at, "a colon before a flow indicator"));
                     }
                     _ => at += 1,
@@ -450,7 +458,7 @@ impl<'s, F: FnMut(Event<'s>, Span) -> Result<(), ParseError>> Scanner<'s, '_, F>
                     }
                     at += 1;
                 }
-                Some(b',' | b'[' | b']' | b'{' | b'}') => break,
+                Some(byte) if is_flow_indicator(byte) => break,
                 Some(byte) if byte >= 0x80 => at = self.character(at)?,
                 Some(_) => return Err(self.decline(at, "a control character or tab in a plain scalar")),
             }
@@ -653,13 +661,8 @@ impl<'s, F: FnMut(Event<'s>, Span) -> Result<(), ParseError>> Scanner<'s, '_, F>
     fn flow_scalar(&mut self, pos: usize) -> Result<Scalar, Declined> {
         match self.at(pos) {
             Some(b'\'' | b'"') => self.quoted(pos, true),
-            Some(b'-') if is_plain_safe(self.at(pos + 1)) => self.plain(pos, true),
-            None
-            | Some(
-                b'\n' | b' ' | b'-' | b'?' | b':' | b',' | b'[' | b']' | b'{' | b'}' | b'#' | b'&' | b'*' | b'!' | b'|'
-                | b'>' | b'%' | b'@' | b'`',
-            ) => Err(self.decline(pos, "an unexpected character in a flow collection")),
-            Some(_) => self.plain(pos, true),
+            _ if self.starts_plain(pos) => self.plain(pos, true),
+            _ => Err(self.decline(pos, "an unexpected character in a flow collection")),
         }
     }
 
@@ -965,7 +968,21 @@ impl<'s, F: FnMut(Event<'s>, Span) -> Result<(), ParseError>> Scanner<'s, '_, F>
 
 /// Whether a plain scalar may start with `-`, `?` or `:` followed by `next`.
 fn is_plain_safe(next: Option<u8>) -> bool {
-    next.is_some_and(|byte| !matches!(byte, b' ' | b'\n' | b'\t' | b'\r' | b',' | b'[' | b']' | b'{' | b'}'))
+    next.is_some_and(|byte| !matches!(byte, b' ' | b'\n' | b'\t' | b'\r') && !is_flow_indicator(byte))
+}
+
+/// YAML's indicators: no plain scalar starts with one, but for [`is_plain_safe`] cases.
+fn is_indicator(byte: u8) -> bool {
+    is_flow_indicator(byte)
+        || matches!(
+            byte,
+            b'-' | b'?' | b':' | b'#' | b'&' | b'*' | b'!' | b'|' | b'>' | b'\'' | b'"' | b'%' | b'@' | b'`'
+        )
+}
+
+/// The indicators that end a plain scalar in flow context.
+fn is_flow_indicator(byte: u8) -> bool {
+    matches!(byte, b',' | b'[' | b']' | b'{' | b'}')
 }
 
 fn push_breaks(value: &mut String, count: usize) {
