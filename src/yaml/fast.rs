@@ -294,12 +294,7 @@ impl<'s, F: FnMut(Event<'s>, Span) -> Result<(), ParseError>> Scanner<'s, '_, F>
                 self.push(Frame::Indentless(col), pos)?;
                 return self.entry(pos, true);
             }
-            self.emit(
-                Event::Scalar { value: Cow::Borrowed(EMPTY), style: ScalarStyle::Plain, anchor: 0, tag: None },
-                pending.colon,
-                pending.colon,
-                pending.line,
-            )?;
+            self.emit_empty(pending.colon, pending.line)?;
         }
         self.close_deeper(col, pos, matches!(token, Token::Dash))?;
         match (self.stack.last(), token) {
@@ -798,22 +793,12 @@ impl<'s, F: FnMut(Event<'s>, Span) -> Result<(), ParseError>> Scanner<'s, '_, F>
         match self.document {
             Document::None => {}
             Document::Empty(end, line) => {
-                self.emit(
-                    Event::Scalar { value: Cow::Borrowed(EMPTY), style: ScalarStyle::Plain, anchor: 0, tag: None },
-                    end,
-                    end,
-                    line,
-                )?;
+                self.emit_empty(end, line)?;
                 self.emit(Event::DocumentEnd, end, end, line)?;
             }
             Document::Open => {
                 if let Some(pending) = self.pending.take() {
-                    self.emit(
-                        Event::Scalar { value: Cow::Borrowed(EMPTY), style: ScalarStyle::Plain, anchor: 0, tag: None },
-                        pending.colon,
-                        pending.colon,
-                        pending.line,
-                    )?;
+                    self.emit_empty(pending.colon, pending.line)?;
                 }
                 while let Some(frame) = self.stack.pop() {
                     self.emit(frame.end(), pos, pos, self.line)?;
@@ -954,6 +939,12 @@ impl<'s, F: FnMut(Event<'s>, Span) -> Result<(), ParseError>> Scanner<'s, '_, F>
         };
         let event = Event::Scalar { value, style: scalar.style, anchor: 0, tag: None };
         self.emit(event, scalar.start, scalar.end, self.line)
+    }
+
+    /// An empty value, zero-width at `at`: a key's `:`, or the end of a `---` line.
+    fn emit_empty(&mut self, at: usize, line: usize) -> Result<(), Declined> {
+        let empty = Event::Scalar { value: Cow::Borrowed(EMPTY), style: ScalarStyle::Plain, anchor: 0, tag: None };
+        self.emit(empty, at, at, line)
     }
 
     #[inline(always)]
