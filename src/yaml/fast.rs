@@ -206,6 +206,7 @@ struct Scalar {
 }
 
 /// What starts at a position in block context.
+#[derive(Debug, Clone, Copy)]
 enum Token {
     /// `-` and a space or line break: a sequence entry.
     Dash,
@@ -215,6 +216,17 @@ enum Token {
     Flow,
     /// `|` or `>`.
     Block,
+}
+
+impl Token {
+    /// Whether it opens a block collection: a `-`, or a key.
+    fn opens_collection(self) -> bool {
+        match self {
+            Token::Dash => true,
+            Token::Scalar(scalar) => scalar.colon.is_some(),
+            Token::Flow | Token::Block => false,
+        }
+    }
 }
 
 struct Scanner<'s, 'k, F> {
@@ -335,19 +347,11 @@ impl<'s, F: FnMut(Event<'s>, Span) -> Result<(), ParseError>> Scanner<'s, '_, F>
         if indentless {
             self.emit(Event::SequenceStart { flow: false, anchor: 0 }, pos, pos, self.line)?;
         }
-        let col = pos - self.line_start;
-        match self.token(pos)? {
-            Token::Scalar(key) if key.colon.is_some() => {
-                self.push(Frame::Mapping(col), pos)?;
-                self.emit(Event::MappingStart { flow: false, anchor: 0 }, pos, pos, self.line)?;
-                self.key(key, col)
-            }
-            Token::Dash => {
-                self.push(Frame::Sequence(col), pos)?;
-                self.emit(Event::SequenceStart { flow: false, anchor: 0 }, pos, pos, self.line)?;
-                self.entry(pos, false)
-            }
-            token => self.value(pos, token),
+        let token = self.token(pos)?;
+        if token.opens_collection() {
+            self.new_collection(pos, pos - self.line_start, token)
+        } else {
+            self.value(pos, token)
         }
     }
 
