@@ -392,11 +392,11 @@ impl<'s, F: FnMut(Event<'s>, Span) -> Result<(), ParseError>> Scanner<'s, '_, F>
             Token::Scalar(scalar) if scalar.colon.is_none() => {
                 let end = scalar.end;
                 self.emit_scalar(scalar)?;
-                self.rest_of_line(end)
+                self.rest_of_line(end, "more on the line after a value")
             }
             Token::Flow => {
                 let end = self.flow(pos)?;
-                self.rest_of_line(end)
+                self.rest_of_line(end, "more on the line after a value")
             }
             Token::Block => {
                 let parent = self.stack.last().and_then(|frame| frame.indent()).unwrap_or(0);
@@ -681,15 +681,9 @@ impl<'s, F: FnMut(Event<'s>, Span) -> Result<(), ParseError>> Scanner<'s, '_, F>
             Some(b'+') => (Chomping::Keep, header + 2),
             _ => (Chomping::Clip, header + 1),
         };
-        let mut pos = self.skip_spaces(after);
-        if self.at(pos) == Some(b'#') && pos > after {
-            pos = self.comment(pos)?;
-        }
-        if self.at(pos) != Some(b'\n') {
-            return Err(self.decline(pos, "a block scalar header this scanner does not know"));
-        }
-        self.next_line(pos + 1);
-        pos = self.pos;
+        // At the end of the source, the scalar is empty: declined below.
+        self.rest_of_line(after, "a block scalar header this scanner does not know")?;
+        let mut pos = self.pos;
 
         // The indentation is the first content line's, or the parent's plus one.
         let mut breaks = 0;
@@ -781,15 +775,7 @@ impl<'s, F: FnMut(Event<'s>, Span) -> Result<(), ParseError>> Scanner<'s, '_, F>
         self.end_document(pos)?;
         self.emit(Event::DocumentStart { explicit: true }, pos, pos + 3, self.line)?;
         self.document = Document::Empty(pos + 3, self.line);
-        let after = self.skip_spaces(pos + 3);
-        match self.at(after) {
-            Some(b'#') if after > pos + 3 => {
-                let end = self.comment(after)?;
-                self.end_line(end)
-            }
-            None | Some(b'\n') => self.end_line(after),
-            _ => Err(self.decline(after, "content on the line of `---`")),
-        }
+        self.rest_of_line(pos + 3, "content on the line of `---`")
     }
 
     /// Ends the open document, if any, at `pos` (the next `---`, or the end of the source).
@@ -848,8 +834,9 @@ impl<'s, F: FnMut(Event<'s>, Span) -> Result<(), ParseError>> Scanner<'s, '_, F>
         Ok(end)
     }
 
-    /// After a value at `pos`: spaces, maybe a comment, then the end of the line.
-    fn rest_of_line(&mut self, pos: usize) -> Result<(), Declined> {
+    /// After a value, a block scalar header or `---` at `pos`: spaces, maybe a comment, then the
+    /// end of the line; declines with `reason` on anything else.
+    fn rest_of_line(&mut self, pos: usize, reason: &'static str) -> Result<(), Declined> {
         let after = self.skip_spaces(pos);
         match self.at(after) {
             Some(b'#') if after > pos => {
@@ -857,7 +844,7 @@ impl<'s, F: FnMut(Event<'s>, Span) -> Result<(), ParseError>> Scanner<'s, '_, F>
                 self.end_line(end)
             }
             None | Some(b'\n') => self.end_line(after),
-            _ => Err(self.decline(after, "more on the line after a value")),
+            _ => Err(self.decline(after, reason)),
         }
     }
 
@@ -1183,6 +1170,8 @@ mod tests {
         indentation_indicator: "a: |2\n   x\n",
         block_scalar_over_indented_blank_line: "a: |\n   \n  x\n",
         empty_block_scalar: "a: |\nb: 1\n",
+        block_scalar_header_at_end: "a: |",
+        block_scalar_header_comment_at_end: "a: >- # c",
         deep_nesting: &"[".repeat(300),
         bad_indentation: "a:\n    b: 1\n  c: 2\n",
         mapping_in_value: "a: b: c\n",
