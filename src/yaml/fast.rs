@@ -570,26 +570,32 @@ impl<'s, F: FnMut(Event<'s>, Span) -> Result<(), ParseError>> Scanner<'s, '_, F>
     /// A flow collection opening at `open`, on one line; returns the offset past its end.
     fn flow(&mut self, open: usize) -> Result<usize, Declined> {
         /// What may come next in the innermost flow collection.
-        #[derive(PartialEq)]
         enum Next {
             /// An entry, or the end of an empty collection.
             First,
             /// An entry (after a comma).
             Entry,
+            /// A value: a flow mapping's, after its key's `:`, or the collection at `open`.
+            Value,
             /// A comma or the end.
             Separator,
         }
         let base = self.stack.len();
-        let mut next = Next::First;
+        let mut next = Next::Value;
         let mut pos = open;
         loop {
             let byte = self.at(pos);
             let top = self.stack.get(base..).and_then(<[Frame]>::last).copied();
             match (byte, &next, top) {
-                (Some(b'{' | b'['), Next::First | Next::Entry, _)
-                    if matches!(top, None | Some(Frame::FlowSequence)) =>
-                {
-                    self.open_flow(pos)?;
+                (Some(b'{' | b'['), Next::Value, _)
+                | (Some(b'{' | b'['), Next::First | Next::Entry, Some(Frame::FlowSequence)) => {
+                    let (frame, event) = if byte == Some(b'{') {
+                        (Frame::FlowMapping, Event::MappingStart { flow: true, anchor: 0 })
+                    } else {
+                        (Frame::FlowSequence, Event::SequenceStart { flow: true, anchor: 0 })
+                    };
+                    self.push(frame, pos)?;
+                    self.emit(event, pos, pos + 1, self.line)?;
                     next = Next::First;
                     pos += 1;
                 }
@@ -612,28 +618,14 @@ impl<'s, F: FnMut(Event<'s>, Span) -> Result<(), ParseError>> Scanner<'s, '_, F>
                     let key = self.flow_scalar(pos)?;
                     let colon = self.key_colon(key)?;
                     self.emit_scalar(key)?;
-                    let value = self.skip_spaces(colon + 1);
-                    match self.at(value) {
-                        Some(b'{' | b'[') => {
-                            self.open_flow(value)?;
-                            next = Next::First;
-                            pos = value + 1;
-                        }
-                        _ => {
-                            let scalar = self.flow_scalar(value)?;
-                            if scalar.colon.is_some() {
-                                return Err(self.decline(value, "a colon in a flow value"));
-                            }
-                            pos = scalar.end;
-                            self.emit_scalar(scalar)?;
-                            next = Next::Separator;
-                        }
-                    }
+                    next = Next::Value;
+                    pos = colon + 1;
                 }
-                (Some(_), Next::First | Next::Entry, Some(Frame::FlowSequence)) => {
+                (Some(_), Next::Value, Some(Frame::FlowMapping))
+                | (Some(_), Next::First | Next::Entry, Some(Frame::FlowSequence)) => {
                     let scalar = self.flow_scalar(pos)?;
                     if scalar.colon.is_some() {
-                        return Err(self.decline(pos, "a pair in a flow sequence"));
+                        return Err(self.decline(pos, "a pair where a flow value belongs"));
                     }
                     pos = scalar.end;
                     self.emit_scalar(scalar)?;
@@ -643,16 +635,6 @@ impl<'s, F: FnMut(Event<'s>, Span) -> Result<(), ParseError>> Scanner<'s, '_, F>
             }
             pos = self.skip_spaces(pos);
         }
-    }
-
-    fn open_flow(&mut self, pos: usize) -> Result<(), Declined> {
-        let (frame, event) = if self.at(pos) == Some(b'{') {
-            (Frame::FlowMapping, Event::MappingStart { flow: true, anchor: 0 })
-        } else {
-            (Frame::FlowSequence, Event::SequenceStart { flow: true, anchor: 0 })
-        };
-        self.push(frame, pos)?;
-        self.emit(event, pos, pos + 1, self.line)
     }
 
     /// A scalar in a flow collection.
