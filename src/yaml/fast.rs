@@ -528,43 +528,26 @@ impl<'s, F: FnMut(Event<'s>, Span) -> Result<(), ParseError>> Scanner<'s, '_, F>
     /// The escape sequence at `at` (a backslash) in a double-quoted scalar, appended to `text`;
     /// returns the offset past it.
     fn escape(&self, at: usize, text: &mut String) -> Result<usize, Declined> {
-        let (character, len) = match self.at(at + 1) {
-            Some(b'0') => ('\0', 2),
-            Some(b'a') => ('\u{7}', 2),
-            Some(b'b') => ('\u{8}', 2),
-            Some(b't' | b'\t') => ('\t', 2),
-            Some(b'n') => ('\n', 2),
-            Some(b'v') => ('\u{b}', 2),
-            Some(b'f') => ('\u{c}', 2),
-            Some(b'r') => ('\r', 2),
-            Some(b'e') => ('\u{1b}', 2),
-            Some(b' ') => (' ', 2),
-            Some(b'"') => ('"', 2),
-            Some(b'/') => ('/', 2),
-            Some(b'\\') => ('\\', 2),
-            Some(b'N') => ('\u{85}', 2),
-            Some(b'_') => ('\u{a0}', 2),
-            Some(b'L') => ('\u{2028}', 2),
-            Some(b'P') => ('\u{2029}', 2),
-            Some(b'x') => (self.hex(at + 2, 2)?, 4),
-            Some(b'u') => (self.hex(at + 2, 4)?, 6),
-            Some(b'U') => (self.hex(at + 2, 8)?, 10),
-            _ => return Err(self.decline(at, "an unknown escape")),
+        let digits = match self.at(at + 1) {
+            Some(b'x') => 2,
+            Some(b'u') => 4,
+            Some(b'U') => 8,
+            next => {
+                let character = next.and_then(simple_escape).ok_or_else(|| self.decline(at, "an unknown escape"))?;
+                text.push(character);
+                return Ok(at + 2);
+            }
         };
-        text.push(character);
-        Ok(at + len)
+        text.push(self.hex(at + 2, digits)?);
+        Ok(at + 2 + digits)
     }
 
     /// The character whose code is the `digits` hex digits at `at`.
     fn hex(&self, at: usize, digits: usize) -> Result<char, Declined> {
-        let code = self
-            .bytes
-            .get(at..at + digits)
-            .filter(|hex| hex.iter().all(u8::is_ascii_hexdigit))
-            .and_then(|hex| std::str::from_utf8(hex).ok())
-            .and_then(|hex| u32::from_str_radix(hex, 16).ok())
-            .and_then(char::from_u32);
-        code.ok_or_else(|| self.decline(at, "an escape that is not a character"))
+        let code = self.bytes.get(at..at + digits).and_then(|hex| {
+            hex.iter().try_fold(0, |code: u32, &digit| Some(code << 4 | char::from(digit).to_digit(16)?))
+        });
+        code.and_then(char::from_u32).ok_or_else(|| self.decline(at, "an escape that is not a character"))
     }
 
     /// A flow collection opening at `open`, on one line; returns the offset past its end.
@@ -949,6 +932,31 @@ fn is_flow_indicator(byte: u8) -> bool {
     matches!(byte, b',' | b'[' | b']' | b'{' | b'}')
 }
 
+/// The character a backslash and `byte` stand for in a double-quoted scalar, but for the hex
+/// escapes `\x`, `\u` and `\U`.
+fn simple_escape(byte: u8) -> Option<char> {
+    Some(match byte {
+        b'0' => '\0',
+        b'a' => '\u{7}',
+        b'b' => '\u{8}',
+        b't' | b'\t' => '\t',
+        b'n' => '\n',
+        b'v' => '\u{b}',
+        b'f' => '\u{c}',
+        b'r' => '\r',
+        b'e' => '\u{1b}',
+        b' ' => ' ',
+        b'"' => '"',
+        b'/' => '/',
+        b'\\' => '\\',
+        b'N' => '\u{85}',
+        b'_' => '\u{a0}',
+        b'L' => '\u{2028}',
+        b'P' => '\u{2029}',
+        _ => return None,
+    })
+}
+
 fn push_breaks(value: &mut String, count: usize) {
     value.extend(std::iter::repeat_n('\n', count));
 }
@@ -1166,6 +1174,8 @@ mod tests {
         unterminated_quote: "a: 'b",
         invalid_escape: "a: \"\\q\"\n",
         surrogate_escape: "a: \"\\ud800\"\n",
+        signed_hex_escape: "a: \"\\u+041\"\n",
+        short_hex_escape: "a: \"\\x4\"\n",
         control_character: "a: b\u{1}\n",
         c1_control: "a: b\u{85}\n",
         mismatched_flow: "a: {b: c]\n",
