@@ -360,20 +360,14 @@ impl<'s, F: FnMut(Event<'s>, Span) -> Result<(), ParseError>> Scanner<'s, '_, F>
         let colon = self.key_colon(key)?;
         self.emit_scalar(key)?;
         let pos = self.skip_spaces(colon + 1);
-        match self.at(pos) {
-            None | Some(b'\n') => {}
-            Some(b'#') => {
-                let end = self.comment(pos)?;
-                self.pending = Some(Pending { colon, line: self.line, indent, comments: 1 });
-                return self.end_line(end);
-            }
-            Some(_) => {
-                let token = self.token(pos)?;
-                return self.value(pos, token);
-            }
+        if let None | Some(b'\n' | b'#') = self.at(pos) {
+            // Nothing on the line but maybe a comment, which the main loop counts as pending.
+            self.pending = Some(Pending { colon, line: self.line, indent, comments: 0 });
+            self.pos = pos;
+            return Ok(());
         }
-        self.pending = Some(Pending { colon, line: self.line, indent, comments: 0 });
-        self.end_line(pos)
+        let token = self.token(pos)?;
+        self.value(pos, token)
     }
 
     /// The offset of the `:` after `key`, in block or flow context; declines when `key` is not
