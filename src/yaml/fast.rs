@@ -208,7 +208,7 @@ struct Scalar {
 /// What starts at a position in block context.
 #[derive(Debug, Clone, Copy)]
 enum Token {
-    /// `-` and a space or line break: a sequence entry.
+    /// `-` before a space, a line break or the end of the source: a sequence entry.
     Dash,
     /// A scalar, a key when followed by `:`.
     Scalar(Scalar),
