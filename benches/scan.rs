@@ -10,6 +10,9 @@
 //! warm-up. Times are the thread's CPU time where Linux reports it, so that other work on the
 //! machine skews them less.
 
+mod common;
+
+use common::{function_config, push_deployment};
 use imgpolicy::yaml::{Scanner, count_events};
 use std::error::Error;
 use std::fmt::Write as _;
@@ -31,34 +34,21 @@ const ROUNDS: usize = 5;
 
 const HOST: &str = "127.0.0.1:5000";
 
-/// The engine benchmark's input: its `push_deployment`, and its `function_config` without
-/// digests.
+/// The engine benchmark's input, without digests.
 fn engine_input() -> String {
+    let repositories = repositories();
     let mut text = String::with_capacity(ITEMS * 2100);
     text.push_str("apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n");
     for index in 0..ITEMS {
         let policy = index % POLICIES;
-        let image = format!("{HOST}/team/app-{policy}");
-        let _ = write!(
-            text,
-            "- apiVersion: apps/v1\n  kind: Deployment\n  metadata:\n    name: app-{index}\n    namespace: team-{}\n    \
-             labels: {{app: app-{index}, tier: backend}}\n    annotations:\n      \
-             config.kubernetes.io/path: 'apps/app-{index}.yaml'\n  spec:\n    replicas: 3\n    \
-             selector: {{matchLabels: {{app: app-{index}}}}}\n    template:\n      metadata:\n        \
-             labels: {{app: app-{index}}}\n      spec:\n        containers:\n        - name: app\n          \
-             image: {image}:1.0.0 # {{\"$imagepolicy\": \"flux-system:p{policy}\"}}\n          \
-             ports: [{{containerPort: 8080, name: http}}]\n          env:\n",
-            index % 50
-        );
-        for variable in 0..ENV {
-            let _ = writeln!(
-                text,
-                "          - {{name: SETTING_{variable:02}, value: \"value of setting {variable} for app {index}\"}}"
-            );
-        }
+        push_deployment(&mut text, index, &format!("{HOST}/{}", repositories[policy]), policy, ENV);
     }
-    push_function_config(&mut text);
-    text
+    text + &function_config(HOST, &repositories, false, None)
+}
+
+/// The repositories of the [`POLICIES`] policies.
+fn repositories() -> Vec<String> {
+    (0..POLICIES).map(|policy| format!("team/app-{policy}")).collect()
 }
 
 /// The same resources as kyaml writes them: block style throughout, sequences not indented
@@ -87,22 +77,7 @@ fn kyaml_input() -> String {
             );
         }
     }
-    push_function_config(&mut text);
-    text
-}
-
-fn push_function_config(text: &mut String) {
-    let _ = write!(
-        text,
-        "functionConfig:\n  apiVersion: imgpolicy.dev/v1alpha1\n  kind: ImagePolicyConfig\n  metadata: {{name: images}}\n  \
-         spec:\n    registries: [{{host: '{HOST}', insecure: true}}]\n    policies:\n"
-    );
-    for policy in 0..POLICIES {
-        let _ = writeln!(
-            text,
-            "    - {{name: p{policy}, image: {HOST}/team/app-{policy}, policy: {{semver: {{range: '>=1.0.0'}}}}}}"
-        );
-    }
+    text + &function_config(HOST, &repositories(), false, None)
 }
 
 /// The time this thread has run on a CPU (Linux), so that other load on the machine does not

@@ -22,14 +22,16 @@
 
 #![allow(clippy::print_stdout)] // A benchmark's report is its output.
 
+#[path = "../common/mod.rs"]
+mod common;
 mod fixture;
 
-use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::{function_config, push_deployment};
 use fixture::{Registry, SlowProxy};
 use imgpolicy::resolve::DEFAULT_CONCURRENCY;
 
@@ -256,26 +258,6 @@ fn ms(duration: Duration) -> f64 {
     duration.as_secs_f64() * 1000.0
 }
 
-/// The ImagePolicyConfig functionConfig: one semver policy per repository.
-fn function_config(host: &str, repositories: &[String], digests: bool, concurrency: Option<usize>) -> String {
-    let mut config = format!(
-        "functionConfig:\n  apiVersion: imgpolicy.dev/v1alpha1\n  kind: ImagePolicyConfig\n  metadata: {{name: images}}\n  \
-         spec:\n    registries: [{{host: '{host}', insecure: true}}]\n"
-    );
-    if let Some(concurrency) = concurrency {
-        let _ = writeln!(config, "    concurrency: {concurrency}");
-    }
-    config.push_str("    policies:\n");
-    let reflect = if digests { ", digestReflectionPolicy: Always" } else { "" };
-    for (index, repository) in repositories.iter().enumerate() {
-        let _ = writeln!(
-            config,
-            "    - {{name: p{index}, image: {host}/{repository}, policy: {{semver: {{range: '>=1.0.0'}}}}{reflect}}}"
-        );
-    }
-    config
-}
-
 /// One Deployment per repository, its image marked, digests reflected.
 fn cold_input(host: &str, repositories: &[String], concurrency: Option<usize>) -> String {
     let mut text = String::from("apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n");
@@ -294,26 +276,4 @@ fn engine_input(host: &str, repositories: &[String]) -> String {
         push_deployment(&mut text, index, &format!("{host}/{}", repositories[policy]), policy, 24);
     }
     text + &function_config(host, repositories, false, None)
-}
-
-/// A Deployment whose container `app` runs `image:1.0.0`, marked with policy `p<policy>`, with
-/// `env` variables of padding.
-fn push_deployment(text: &mut String, index: usize, image: &str, policy: usize, env: usize) {
-    let _ = write!(
-        text,
-        "- apiVersion: apps/v1\n  kind: Deployment\n  metadata:\n    name: app-{index}\n    namespace: team-{}\n    \
-         labels: {{app: app-{index}, tier: backend}}\n    annotations:\n      \
-         config.kubernetes.io/path: 'apps/app-{index}.yaml'\n  spec:\n    replicas: 3\n    \
-         selector: {{matchLabels: {{app: app-{index}}}}}\n    template:\n      metadata:\n        \
-         labels: {{app: app-{index}}}\n      spec:\n        containers:\n        - name: app\n          \
-         image: {image}:1.0.0 # {{\"$imagepolicy\": \"flux-system:p{policy}\"}}\n          \
-         ports: [{{containerPort: 8080, name: http}}]\n          env:\n",
-        index % 50
-    );
-    for variable in 0..env {
-        let _ = writeln!(
-            text,
-            "          - {{name: SETTING_{variable:02}, value: \"value of setting {variable} for app {index}\"}}"
-        );
-    }
 }

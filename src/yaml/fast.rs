@@ -26,7 +26,8 @@ use super::tree::ParseError;
 /// whether a source is past that is its call.
 const MAX_NESTING: usize = 200;
 
-/// Keys longer than this decline: granit-parser refuses a simple key past 1024 characters.
+/// Keys whose `:` is further than this from their start decline, in block and flow context:
+/// granit-parser stops taking a scalar for a key 1024 characters after its start.
 const MAX_KEY_BYTES: usize = 1000;
 
 /// More comments than this between `key:` and what follows decline: granit-parser buffers them
@@ -205,8 +206,9 @@ struct Scalar {
 }
 
 /// What starts at a position in block context.
+#[derive(Debug, Clone, Copy)]
 enum Token {
-    /// `-` and a space or line break: a sequence entry.
+    /// `-` before a space, a line break or the end of the source: a sequence entry.
     Dash,
     /// A scalar, a key when followed by `:`.
     Scalar(Scalar),
@@ -214,6 +216,17 @@ enum Token {
     Flow,
     /// `|` or `>`.
     Block,
+}
+
+impl Token {
+    /// Whether it opens a block collection: a `-`, or a key.
+    fn opens_collection(self) -> bool {
+        match self {
+            Token::Dash => true,
+            Token::Scalar(scalar) => scalar.colon.is_some(),
+            Token::Flow | Token::Block => false,
+        }
+    }
 }
 
 struct Scanner<'s, 'k, F> {
@@ -293,12 +306,7 @@ impl<'s, F: FnMut(Event<'s>, Span) -> Result<(), ParseError>> Scanner<'s, '_, F>
                 self.push(Frame::Indentless(col), pos)?;
                 return self.entry(pos, true);
             }
-            self.emit(
-                Event::Scalar { value: Cow::Borrowed(EMPTY), style: ScalarStyle::Plain, anchor: 0, tag: None },
-                pending.colon,
-                pending.colon,
-                pending.line,
-            )?;
+            self.emit_empty(pending.colon, pending.line)?;
         }
         self.close_deeper(col, pos, matches!(token, Token::Dash))?;
         match (self.stack.last(), token) {
@@ -339,44 +347,37 @@ impl<'s, F: FnMut(Event<'s>, Span) -> Result<(), ParseError>> Scanner<'s, '_, F>
         if indentless {
             self.emit(Event::SequenceStart { flow: false, anchor: 0 }, pos, pos, self.line)?;
         }
-        let col = pos - self.line_start;
-        match self.token(pos)? {
-            Token::Scalar(key) if key.colon.is_some() => {
-                self.push(Frame::Mapping(col), pos)?;
-                self.emit(Event::MappingStart { flow: false, anchor: 0 }, pos, pos, self.line)?;
-                self.key(key, col)
-            }
-            Token::Dash => {
-                self.push(Frame::Sequence(col), pos)?;
-                self.emit(Event::SequenceStart { flow: false, anchor: 0 }, pos, pos, self.line)?;
-                self.entry(pos, false)
-            }
-            token => self.value(pos, token),
+        let token = self.token(pos)?;
+        if token.opens_collection() {
+            self.new_collection(pos, pos - self.line_start, token)
+        } else {
+            self.value(pos, token)
         }
     }
 
     /// A key and what follows it on its line; the mapping's keys are at column `indent`.
     fn key(&mut self, key: Scalar, indent: usize) -> Result<(), Declined> {
-        let Some(colon) = key.colon else { return Err(self.decline(key.start, "a scalar where a key belongs")) };
-        if key.end - key.start > MAX_KEY_BYTES {
-            return Err(self.decline(key.start, "a long key"));
-        }
+        let colon = self.key_colon(key)?;
         self.emit_scalar(key)?;
         let pos = self.skip_spaces(colon + 1);
-        match self.at(pos) {
-            None | Some(b'\n') => {}
-            Some(b'#') => {
-                let end = self.comment(pos)?;
-                self.pending = Some(Pending { colon, line: self.line, indent, comments: 1 });
-                return self.end_line(end);
-            }
-            Some(_) => {
-                let token = self.token(pos)?;
-                return self.value(pos, token);
-            }
+        if let None | Some(b'\n' | b'#') = self.at(pos) {
+            // Nothing on the line but maybe a comment, which the main loop counts as pending.
+            self.pending = Some(Pending { colon, line: self.line, indent, comments: 0 });
+            self.pos = pos;
+            return Ok(());
         }
-        self.pending = Some(Pending { colon, line: self.line, indent, comments: 0 });
-        self.end_line(pos)
+        let token = self.token(pos)?;
+        self.value(pos, token)
+    }
+
+    /// The offset of the `:` after `key`, in block or flow context; declines when `key` is not
+    /// one, or is too long for granit-parser to take it for one.
+    fn key_colon(&self, key: Scalar) -> Result<usize, Declined> {
+        match key.colon {
+            Some(colon) if colon - key.start <= MAX_KEY_BYTES => Ok(colon),
+            Some(_) => Err(self.decline(key.start, "a long key")),
+            None => Err(self.decline(key.start, "a scalar where a key belongs")),
+        }
     }
 
     /// A value on the line of its key or `-`, and the rest of that line.
@@ -385,11 +386,11 @@ impl<'s, F: FnMut(Event<'s>, Span) -> Result<(), ParseError>> Scanner<'s, '_, F>
             Token::Scalar(scalar) if scalar.colon.is_none() => {
                 let end = scalar.end;
                 self.emit_scalar(scalar)?;
-                self.rest_of_line(end)
+                self.rest_of_line(end, "more on the line after a value")
             }
             Token::Flow => {
                 let end = self.flow(pos)?;
-                self.rest_of_line(end)
+                self.rest_of_line(end, "more on the line after a value")
             }
             Token::Block => {
                 let parent = self.stack.last().and_then(|frame| frame.indent()).unwrap_or(0);
@@ -408,15 +409,23 @@ impl<'s, F: FnMut(Event<'s>, Span) -> Result<(), ParseError>> Scanner<'s, '_, F>
             Some(b'{' | b'[') => Token::Flow,
             Some(b'|' | b'>') => Token::Block,
             Some(b'\'' | b'"') => Token::Scalar(self.quoted(pos, false)?),
-            Some(b'-') if is_plain_safe(next) => Token::Scalar(self.plain(pos, false)?),
-            Some(b'-' | b'?' | b':' | b',' | b']' | b'}' | b'#' | b'&' | b'*' | b'!' | b'%' | b'@' | b'`') => {
-                return Err(self.decline(pos, "an indicator"));
-            }
-            _ => Token::Scalar(self.plain(pos, false)?),
+            _ if self.starts_plain(pos) => Token::Scalar(self.plain(pos, false)?),
+            _ => return Err(self.decline(pos, "an indicator")),
         })
     }
 
-    /// A plain scalar starting at `pos` (not an indicator), ending at a line break, a comment,
+    /// Whether a plain scalar starts at `pos`: not at an indicator, a space or a line break,
+    /// except for `-` before a safe character (`-1`, `--x`). The same in block and flow context.
+    #[inline(always)]
+    fn starts_plain(&self, pos: usize) -> bool {
+        match self.at(pos) {
+            Some(b'-') => is_plain_safe(self.at(pos + 1)),
+            Some(byte) => !is_indicator(byte) && !matches!(byte, b' ' | b'\n'),
+            None => false,
+        }
+    }
+
+    /// A plain scalar starting at `pos` (see [`Scanner::starts_plain`]), ending at a line break, a comment,
     /// `: ` (then a key) and, in flow context, a flow indicator.
     #[inline(always)]
     fn plain(&self, pos: usize, flow: bool) -> Result<Scalar, Declined> {
@@ -431,7 +440,7 @@ impl<'s, F: FnMut(Event<'s>, Span) -> Result<(), ParseError>> Scanner<'s, '_, F>
                         colon = Some(at);
                         break;
                     }
-                    Some(b',' | b'[' | b']' | b'{' | b'}') if flow => {
+                    Some(byte) if flow && is_flow_indicator(byte) => {
                         return Err(self.decline(at, "a colon before a flow indicator"));
                     }
                     _ => at += 1,
@@ -442,7 +451,7 @@ impl<'s, F: FnMut(Event<'s>, Span) -> Result<(), ParseError>> Scanner<'s, '_, F>
                     }
                     at += 1;
                 }
-                Some(b',' | b'[' | b']' | b'{' | b'}') => break,
+                Some(byte) if is_flow_indicator(byte) => break,
                 Some(byte) if byte >= 0x80 => at = self.character(at)?,
                 Some(_) => return Err(self.decline(at, "a control character or tab in a plain scalar")),
             }
@@ -513,68 +522,57 @@ impl<'s, F: FnMut(Event<'s>, Span) -> Result<(), ParseError>> Scanner<'s, '_, F>
     /// The escape sequence at `at` (a backslash) in a double-quoted scalar, appended to `text`;
     /// returns the offset past it.
     fn escape(&self, at: usize, text: &mut String) -> Result<usize, Declined> {
-        let (character, len) = match self.at(at + 1) {
-            Some(b'0') => ('\0', 2),
-            Some(b'a') => ('\u{7}', 2),
-            Some(b'b') => ('\u{8}', 2),
-            Some(b't' | b'\t') => ('\t', 2),
-            Some(b'n') => ('\n', 2),
-            Some(b'v') => ('\u{b}', 2),
-            Some(b'f') => ('\u{c}', 2),
-            Some(b'r') => ('\r', 2),
-            Some(b'e') => ('\u{1b}', 2),
-            Some(b' ') => (' ', 2),
-            Some(b'"') => ('"', 2),
-            Some(b'/') => ('/', 2),
-            Some(b'\\') => ('\\', 2),
-            Some(b'N') => ('\u{85}', 2),
-            Some(b'_') => ('\u{a0}', 2),
-            Some(b'L') => ('\u{2028}', 2),
-            Some(b'P') => ('\u{2029}', 2),
-            Some(b'x') => (self.hex(at + 2, 2)?, 4),
-            Some(b'u') => (self.hex(at + 2, 4)?, 6),
-            Some(b'U') => (self.hex(at + 2, 8)?, 10),
-            _ => return Err(self.decline(at, "an unknown escape")),
+        let digits = match self.at(at + 1) {
+            Some(b'x') => 2,
+            Some(b'u') => 4,
+            Some(b'U') => 8,
+            next => {
+                let character = next.and_then(simple_escape).ok_or_else(|| self.decline(at, "an unknown escape"))?;
+                text.push(character);
+                return Ok(at + 2);
+            }
         };
-        text.push(character);
-        Ok(at + len)
+        text.push(self.hex(at + 2, digits)?);
+        Ok(at + 2 + digits)
     }
 
     /// The character whose code is the `digits` hex digits at `at`.
     fn hex(&self, at: usize, digits: usize) -> Result<char, Declined> {
-        let code = self
-            .bytes
-            .get(at..at + digits)
-            .filter(|hex| hex.iter().all(u8::is_ascii_hexdigit))
-            .and_then(|hex| std::str::from_utf8(hex).ok())
-            .and_then(|hex| u32::from_str_radix(hex, 16).ok())
-            .and_then(char::from_u32);
-        code.ok_or_else(|| self.decline(at, "an escape that is not a character"))
+        let code = self.bytes.get(at..at + digits).and_then(|hex| {
+            hex.iter().try_fold(0, |code: u32, &digit| Some(code << 4 | char::from(digit).to_digit(16)?))
+        });
+        code.and_then(char::from_u32).ok_or_else(|| self.decline(at, "an escape that is not a character"))
     }
 
     /// A flow collection opening at `open`, on one line; returns the offset past its end.
     fn flow(&mut self, open: usize) -> Result<usize, Declined> {
         /// What may come next in the innermost flow collection.
-        #[derive(PartialEq)]
         enum Next {
             /// An entry, or the end of an empty collection.
             First,
             /// An entry (after a comma).
             Entry,
+            /// A value: a flow mapping's, after its key's `:`, or the collection at `open`.
+            Value,
             /// A comma or the end.
             Separator,
         }
         let base = self.stack.len();
-        let mut next = Next::First;
+        let mut next = Next::Value;
         let mut pos = open;
         loop {
             let byte = self.at(pos);
             let top = self.stack.get(base..).and_then(<[Frame]>::last).copied();
             match (byte, &next, top) {
-                (Some(b'{' | b'['), Next::First | Next::Entry, _)
-                    if matches!(top, None | Some(Frame::FlowSequence)) =>
-                {
-                    self.open_flow(pos)?;
+                (Some(b'{' | b'['), Next::Value, _)
+                | (Some(b'{' | b'['), Next::First | Next::Entry, Some(Frame::FlowSequence)) => {
+                    let (frame, event) = if byte == Some(b'{') {
+                        (Frame::FlowMapping, Event::MappingStart { flow: true, anchor: 0 })
+                    } else {
+                        (Frame::FlowSequence, Event::SequenceStart { flow: true, anchor: 0 })
+                    };
+                    self.push(frame, pos)?;
+                    self.emit(event, pos, pos + 1, self.line)?;
                     next = Next::First;
                     pos += 1;
                 }
@@ -595,30 +593,16 @@ impl<'s, F: FnMut(Event<'s>, Span) -> Result<(), ParseError>> Scanner<'s, '_, F>
                 }
                 (Some(_), Next::First | Next::Entry, Some(Frame::FlowMapping)) => {
                     let key = self.flow_scalar(pos)?;
-                    let Some(colon) = key.colon else { return Err(self.decline(pos, "a flow entry without a value")) };
+                    let colon = self.key_colon(key)?;
                     self.emit_scalar(key)?;
-                    let value = self.skip_spaces(colon + 1);
-                    match self.at(value) {
-                        Some(b'{' | b'[') => {
-                            self.open_flow(value)?;
-                            next = Next::First;
-                            pos = value + 1;
-                        }
-                        _ => {
-                            let scalar = self.flow_scalar(value)?;
-                            if scalar.colon.is_some() {
-                                return Err(self.decline(value, "a colon in a flow value"));
-                            }
-                            pos = scalar.end;
-                            self.emit_scalar(scalar)?;
-                            next = Next::Separator;
-                        }
-                    }
+                    next = Next::Value;
+                    pos = colon + 1;
                 }
-                (Some(_), Next::First | Next::Entry, Some(Frame::FlowSequence)) => {
+                (Some(_), Next::Value, Some(Frame::FlowMapping))
+                | (Some(_), Next::First | Next::Entry, Some(Frame::FlowSequence)) => {
                     let scalar = self.flow_scalar(pos)?;
                     if scalar.colon.is_some() {
-                        return Err(self.decline(pos, "a pair in a flow sequence"));
+                        return Err(self.decline(pos, "a pair where a flow value belongs"));
                     }
                     pos = scalar.end;
                     self.emit_scalar(scalar)?;
@@ -630,28 +614,13 @@ impl<'s, F: FnMut(Event<'s>, Span) -> Result<(), ParseError>> Scanner<'s, '_, F>
         }
     }
 
-    fn open_flow(&mut self, pos: usize) -> Result<(), Declined> {
-        let (frame, event) = if self.at(pos) == Some(b'{') {
-            (Frame::FlowMapping, Event::MappingStart { flow: true, anchor: 0 })
-        } else {
-            (Frame::FlowSequence, Event::SequenceStart { flow: true, anchor: 0 })
-        };
-        self.push(frame, pos)?;
-        self.emit(event, pos, pos + 1, self.line)
-    }
-
     /// A scalar in a flow collection.
     #[inline(always)]
     fn flow_scalar(&mut self, pos: usize) -> Result<Scalar, Declined> {
         match self.at(pos) {
             Some(b'\'' | b'"') => self.quoted(pos, true),
-            Some(b'-') if is_plain_safe(self.at(pos + 1)) => self.plain(pos, true),
-            None
-            | Some(
-                b'\n' | b' ' | b'-' | b'?' | b':' | b',' | b'[' | b']' | b'{' | b'}' | b'#' | b'&' | b'*' | b'!' | b'|'
-                | b'>' | b'%' | b'@' | b'`',
-            ) => Err(self.decline(pos, "an unexpected character in a flow collection")),
-            Some(_) => self.plain(pos, true),
+            _ if self.starts_plain(pos) => self.plain(pos, true),
+            _ => Err(self.decline(pos, "an unexpected character in a flow collection")),
         }
     }
 
@@ -671,15 +640,9 @@ impl<'s, F: FnMut(Event<'s>, Span) -> Result<(), ParseError>> Scanner<'s, '_, F>
             Some(b'+') => (Chomping::Keep, header + 2),
             _ => (Chomping::Clip, header + 1),
         };
-        let mut pos = self.skip_spaces(after);
-        if self.at(pos) == Some(b'#') && pos > after {
-            pos = self.comment(pos)?;
-        }
-        if self.at(pos) != Some(b'\n') {
-            return Err(self.decline(pos, "a block scalar header this scanner does not know"));
-        }
-        self.next_line(pos + 1);
-        pos = self.pos;
+        // At the end of the source, the scalar is empty: declined below.
+        self.rest_of_line(after, "a block scalar header this scanner does not know")?;
+        let mut pos = self.pos;
 
         // The indentation is the first content line's, or the parent's plus one.
         let mut breaks = 0;
@@ -771,15 +734,7 @@ impl<'s, F: FnMut(Event<'s>, Span) -> Result<(), ParseError>> Scanner<'s, '_, F>
         self.end_document(pos)?;
         self.emit(Event::DocumentStart { explicit: true }, pos, pos + 3, self.line)?;
         self.document = Document::Empty(pos + 3, self.line);
-        let after = self.skip_spaces(pos + 3);
-        match self.at(after) {
-            Some(b'#') if after > pos + 3 => {
-                let end = self.comment(after)?;
-                self.end_line(end)
-            }
-            None | Some(b'\n') => self.end_line(after),
-            _ => Err(self.decline(after, "content on the line of `---`")),
-        }
+        self.rest_of_line(pos + 3, "content on the line of `---`")
     }
 
     /// Ends the open document, if any, at `pos` (the next `---`, or the end of the source).
@@ -787,22 +742,12 @@ impl<'s, F: FnMut(Event<'s>, Span) -> Result<(), ParseError>> Scanner<'s, '_, F>
         match self.document {
             Document::None => {}
             Document::Empty(end, line) => {
-                self.emit(
-                    Event::Scalar { value: Cow::Borrowed(EMPTY), style: ScalarStyle::Plain, anchor: 0, tag: None },
-                    end,
-                    end,
-                    line,
-                )?;
+                self.emit_empty(end, line)?;
                 self.emit(Event::DocumentEnd, end, end, line)?;
             }
             Document::Open => {
                 if let Some(pending) = self.pending.take() {
-                    self.emit(
-                        Event::Scalar { value: Cow::Borrowed(EMPTY), style: ScalarStyle::Plain, anchor: 0, tag: None },
-                        pending.colon,
-                        pending.colon,
-                        pending.line,
-                    )?;
+                    self.emit_empty(pending.colon, pending.line)?;
                 }
                 while let Some(frame) = self.stack.pop() {
                     self.emit(frame.end(), pos, pos, self.line)?;
@@ -848,8 +793,9 @@ impl<'s, F: FnMut(Event<'s>, Span) -> Result<(), ParseError>> Scanner<'s, '_, F>
         Ok(end)
     }
 
-    /// After a value at `pos`: spaces, maybe a comment, then the end of the line.
-    fn rest_of_line(&mut self, pos: usize) -> Result<(), Declined> {
+    /// After a value, a block scalar header or `---` at `pos`: spaces, maybe a comment, then the
+    /// end of the line; declines with `reason` on anything else.
+    fn rest_of_line(&mut self, pos: usize, reason: &'static str) -> Result<(), Declined> {
         let after = self.skip_spaces(pos);
         match self.at(after) {
             Some(b'#') if after > pos => {
@@ -857,7 +803,7 @@ impl<'s, F: FnMut(Event<'s>, Span) -> Result<(), ParseError>> Scanner<'s, '_, F>
                 self.end_line(end)
             }
             None | Some(b'\n') => self.end_line(after),
-            _ => Err(self.decline(after, "more on the line after a value")),
+            _ => Err(self.decline(after, reason)),
         }
     }
 
@@ -945,6 +891,12 @@ impl<'s, F: FnMut(Event<'s>, Span) -> Result<(), ParseError>> Scanner<'s, '_, F>
         self.emit(event, scalar.start, scalar.end, self.line)
     }
 
+    /// An empty value, zero-width at `at`: a key's `:`, or the end of a `---` line.
+    fn emit_empty(&mut self, at: usize, line: usize) -> Result<(), Declined> {
+        let empty = Event::Scalar { value: Cow::Borrowed(EMPTY), style: ScalarStyle::Plain, anchor: 0, tag: None };
+        self.emit(empty, at, at, line)
+    }
+
     #[inline(always)]
     fn emit(&mut self, event: Event<'s>, start: usize, end: usize, line: usize) -> Result<(), Declined> {
         (self.sink)(event, Span { start, end, line }).map_err(|_| self.decline(start, "the sink refused an event"))
@@ -957,7 +909,46 @@ impl<'s, F: FnMut(Event<'s>, Span) -> Result<(), ParseError>> Scanner<'s, '_, F>
 
 /// Whether a plain scalar may start with `-`, `?` or `:` followed by `next`.
 fn is_plain_safe(next: Option<u8>) -> bool {
-    next.is_some_and(|byte| !matches!(byte, b' ' | b'\n' | b'\t' | b'\r' | b',' | b'[' | b']' | b'{' | b'}'))
+    next.is_some_and(|byte| !matches!(byte, b' ' | b'\n' | b'\t' | b'\r') && !is_flow_indicator(byte))
+}
+
+/// YAML's indicators: no plain scalar starts with one, but for [`is_plain_safe`] cases.
+fn is_indicator(byte: u8) -> bool {
+    is_flow_indicator(byte)
+        || matches!(
+            byte,
+            b'-' | b'?' | b':' | b'#' | b'&' | b'*' | b'!' | b'|' | b'>' | b'\'' | b'"' | b'%' | b'@' | b'`'
+        )
+}
+
+/// The indicators that end a plain scalar in flow context.
+fn is_flow_indicator(byte: u8) -> bool {
+    matches!(byte, b',' | b'[' | b']' | b'{' | b'}')
+}
+
+/// The character a backslash and `byte` stand for in a double-quoted scalar, but for the hex
+/// escapes `\x`, `\u` and `\U`.
+fn simple_escape(byte: u8) -> Option<char> {
+    Some(match byte {
+        b'0' => '\0',
+        b'a' => '\u{7}',
+        b'b' => '\u{8}',
+        b't' | b'\t' => '\t',
+        b'n' => '\n',
+        b'v' => '\u{b}',
+        b'f' => '\u{c}',
+        b'r' => '\r',
+        b'e' => '\u{1b}',
+        b' ' => ' ',
+        b'"' => '"',
+        b'/' => '/',
+        b'\\' => '\\',
+        b'N' => '\u{85}',
+        b'_' => '\u{a0}',
+        b'L' => '\u{2028}',
+        b'P' => '\u{2029}',
+        _ => return None,
+    })
 }
 
 fn push_breaks(value: &mut String, count: usize) {
@@ -1163,6 +1154,8 @@ mod tests {
         indentation_indicator: "a: |2\n   x\n",
         block_scalar_over_indented_blank_line: "a: |\n   \n  x\n",
         empty_block_scalar: "a: |\nb: 1\n",
+        block_scalar_header_at_end: "a: |",
+        block_scalar_header_comment_at_end: "a: >- # c",
         deep_nesting: &"[".repeat(300),
         bad_indentation: "a:\n    b: 1\n  c: 2\n",
         mapping_in_value: "a: b: c\n",
@@ -1175,12 +1168,20 @@ mod tests {
         unterminated_quote: "a: 'b",
         invalid_escape: "a: \"\\q\"\n",
         surrogate_escape: "a: \"\\ud800\"\n",
+        signed_hex_escape: "a: \"\\u+041\"\n",
+        short_hex_escape: "a: \"\\x4\"\n",
         control_character: "a: b\u{1}\n",
         c1_control: "a: b\u{85}\n",
         mismatched_flow: "a: {b: c]\n",
         content_after_marker: "--- a\n",
         duplicate_sequence_after_mapping: "a: b\n- c\n",
         many_comments_after_key: &format!("a:\n{}b: 1\n", "# c\n".repeat(100)),
+        long_key: &format!("{}: b\n", "k".repeat(1100)),
+        long_flow_key: &format!("a: {{{}: b}}\n", "k".repeat(1100)),
+        long_quoted_flow_key: &format!("a: {{'{}': b}}\n", "k".repeat(1100)),
+        spaces_before_colon: &format!("k{}: b\n", " ".repeat(1100)),
+        spaces_before_colon_in_entry: &format!("- 'k'{}: b\n", " ".repeat(1100)),
+        spaces_before_flow_colon: &format!("a: {{k{}: b}}\n", " ".repeat(1100)),
     }
 
     #[test]

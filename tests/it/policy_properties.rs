@@ -836,13 +836,13 @@ fn assert_no_candidate_ranks_above(case: &Case, candidates: &BTreeMap<&str, &str
     assert!(!is_excluded(winner), "the winner `{winner}` matches the default exclusion `^.*\\.sig$`\n{case}");
     let represented = candidates.get(value);
     assert_eq!(represented, Some(&winner), "the winner `{winner}` does not represent its value `{value}`\n{case}");
+    let numerical = matches!(case.spec.rule, RuleSpec::Numerical { .. });
     let mut tie = false;
     for (&other_value, &other_tag) in candidates {
         assert!(
             !ranks_above(case, (other_value, other_tag), (value, winner)),
             "`{other_tag}` (value `{other_value}`) ranks above the winner `{winner}` (value `{value}`)\n{case}"
         );
-        let numerical = matches!(case.spec.rule, RuleSpec::Numerical { .. });
         tie |= numerical && other_tag != winner && cmp_decimal(other_value, value).is_eq();
     }
     tie
